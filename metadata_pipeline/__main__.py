@@ -1,0 +1,3 @@
+from metadata_pipeline.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per command: ``register(subparsers)`` declares it, ``run(args)`` does it."""

@@ -1,0 +1,72 @@
+"""``merge``: per-test agent output -> one canonical, validated config directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "merge agent output (any tree of config dirs) into one config dir"
+DESCRIPTION = """\
+Merge reachability metadata from every config directory found under INPUT... (agent output
+dirs, a `collect` result, a ducktape results tree; legacy and unified files, mixed) into
+OUTDIR, in canonical form: sorted, deduplicated, byte-identical whatever the input order.
+
+The merge follows GraalVM's native-image-utils: an entry's identity is (type, condition);
+flags are OR-ed; an invoked method beats the same method queried; resources, proxies and
+serialization entries are sets. OUTDIR is replaced atomically, never half-written.
+
+examples:
+  metadata-pipeline merge collected/ -o native-image-configs
+  metadata-pipeline merge shard-*/ -o native-image-configs --provenance provenance.json
+  metadata-pipeline merge collected/ -o native-image-configs --check   # the CI gate
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help=HELP, description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="config dir, metadata file, or a tree holding them")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="config dir to write (or to check)")
+    p.add_argument("--format", choices=("legacy", "unified"), default=None,
+                   help="legacy: the six *-config.json files GraalVM for JDK 17/21 read (Kafka's choice); "
+                        "unified: reachability-metadata.json (GraalVM 24.1+). Default: legacy, or with "
+                        "--check the format OUTDIR already has")
+    p.add_argument("--provenance", metavar="FILE",
+                   help="also write which input (test/node/process) contributed each entry to FILE")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="skip (with a warning) input files that are malformed or invalid instead of failing")
+    p.add_argument("--strict-schema", action="store_true",
+                   help="also validate every input with jsonschema (slower; the parser's own checks are equivalent)")
+    p.add_argument("--allow-stale-locks", action="store_true",
+                   help="use config dirs that still hold an agent .lock (a JVM killed with SIGKILL leaves one; "
+                        "its last periodic snapshot is then what there is)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from metadata_pipeline.configdir import atomic_write_text, load, write_config_dir
+    from metadata_pipeline.core.provenance import provenance_document
+    from metadata_pipeline.core.serialize import conversion_losses, dumps, render
+    from metadata_pipeline.output import check_output_schema, summary_line
+    from metadata_pipeline.schema import check_schema
+
+    warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731
+    result = load(args.inputs, skip_invalid=args.skip_invalid, allow_stale_locks=args.allow_stale_locks,
+                  provenance=bool(args.provenance), check_schema=check_schema if args.strict_schema else None,
+                  warn=warn)
+    fmt = args.format or "legacy"
+    files = render(result.metadata, fmt)
+    check_output_schema(files)
+    for note in conversion_losses(result.metadata, fmt):
+        warn(f"{fmt} format cannot express: {note}")
+    out = Path(args.output)
+    write_config_dir(out, files)
+    if args.provenance:
+        doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs])
+        atomic_write_text(Path(args.provenance), dumps(doc))
+    print(f"merged {len(result.dirs)} config dir(s) into {out}: {summary_line(result.metadata)}")
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
+    return 0

@@ -1,0 +1,201 @@
+"""Config directories on disk: finding them, reading them, writing them atomically.
+
+A *config directory* is any directory holding at least one file native-image reads
+(``reflect-config.json``, ..., ``reachability-metadata.json``); both formats may be mixed in
+one, as newer agents write them. Inputs may be such directories or any tree containing them
+(agent session dirs, a ``collect`` output, a ducktape results tree): they are found
+recursively.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import orjson
+
+from metadata_pipeline.core.errors import InvalidMetadata
+from metadata_pipeline.core.kinds import FileKind, kind_of_file
+from metadata_pipeline.core.merge import Accumulator
+from metadata_pipeline.core.model import Metadata
+from metadata_pipeline.core.parse import add_to
+from metadata_pipeline.errors import InputError
+
+__all__ = ["ConfigDir", "find_config_dirs", "read_json", "load", "LoadResult", "write_config_dir", "atomic_write_text", "LOCK_FILE"]
+
+LOCK_FILE = ".lock"
+
+
+def _is_agent_temp(name: str) -> bool:
+    # The agent writes each snapshot through D/agent-pid<pid>-<time>.tmp*; what a killed agent
+    # leaves there is incomplete by definition.
+    return name.startswith("agent-pid") and ".tmp" in name
+
+
+@dataclass(frozen=True)
+class ConfigDir:
+    path: Path
+    label: str  # the path relative to the input it was found under: provenance names it so
+    files: tuple[tuple[FileKind, Path], ...]
+    locked: bool
+
+
+def find_config_dirs(inputs: Iterable[str | Path]) -> list[ConfigDir]:
+    """Every config directory under the inputs, in a stable order.
+
+    Raises ``InputError`` for an input that does not exist or holds no metadata at all.
+    """
+    found: list[ConfigDir] = []
+    for raw in inputs:
+        root = Path(raw)
+        if not root.exists():
+            raise InputError(f"{root}: no such file or directory")
+        if root.is_file():
+            kind = kind_of_file(root.name)
+            if kind is None:
+                raise InputError(f"{root}: not a metadata file (expected e.g. reflect-config.json or reachability-metadata.json)")
+            found.append(ConfigDir(root.parent, root.name, ((kind, root),), (root.parent / LOCK_FILE).exists()))
+            continue
+        before = len(found)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not _is_agent_temp(d))
+            files = tuple(sorted(
+                ((kind, Path(dirpath, name)) for name in filenames if (kind := kind_of_file(name)) is not None),
+                key=lambda kf: kf[1].name,
+            ))
+            if files:
+                path = Path(dirpath)
+                rel = path.relative_to(root).as_posix()
+                label = root.name if rel == "." else rel
+                found.append(ConfigDir(path, label, files, LOCK_FILE in filenames))
+        if len(found) == before:
+            raise InputError(f"{root}: no metadata files found (looked for *-config.json and reachability-metadata.json)")
+    return found
+
+
+def read_json(path: Path) -> object:
+    """Decode one JSON file; a malformed or truncated one is an ``InvalidMetadata`` naming where."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if not data.strip():
+        raise InvalidMetadata("empty file (an agent killed while writing leaves these)", "", str(path))
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        truncated = " (truncated: was the agent killed mid-write?)" if exc.pos >= len(data.rstrip()) else ""
+        raise InvalidMetadata(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{truncated}",
+                              "", str(path)) from None
+
+
+@dataclass
+class LoadResult:
+    metadata: Metadata
+    accumulator: Accumulator
+    skipped: list[str] = field(default_factory=list)  # one message per skipped file
+    dirs: list[ConfigDir] = field(default_factory=list)
+
+
+def load(
+    inputs: Iterable[str | Path],
+    *,
+    skip_invalid: bool = False,
+    allow_stale_locks: bool = False,
+    provenance: bool = False,
+    check_schema: Callable[[FileKind, object, Path], None] | None = None,
+    warn: Callable[[str], None] = lambda msg: None,
+) -> LoadResult:
+    """Read and merge every config directory under ``inputs``.
+
+    Each file is parsed into its own accumulator and folded in only when it is whole and
+    valid, so ``skip_invalid`` drops bad files completely, never halfway.
+    """
+    dirs = find_config_dirs(inputs)
+    total = Accumulator()
+    if provenance:
+        total.track_provenance()
+    skipped: list[str] = []
+    for cdir in dirs:
+        if cdir.locked and not allow_stale_locks:
+            message = (f"{cdir.path}: holds an agent {LOCK_FILE}: the agent is still running or was killed "
+                       f"(pass --allow-stale-locks to use its last snapshot)")
+            if not skip_invalid:
+                raise InputError(message)
+            skipped.append(message)
+            warn(f"skipped: {message}")
+            continue
+        for kind, path in cdir.files:
+            try:
+                data = read_json(path)
+                if check_schema is not None:
+                    check_schema(kind, data, path)
+                part = Accumulator(cdir.label)
+                add_to(part, kind, data)
+            except InvalidMetadata as exc:
+                located = exc if exc.file else exc.located(str(path))
+                if not skip_invalid:
+                    raise InputError(str(located)) from None
+                skipped.append(str(located))
+                warn(f"skipped: {located}")
+                continue
+            total.absorb(part, cdir.label)
+    return LoadResult(total.build(), total, skipped, dirs)
+
+
+def write_config_dir(out: Path, files: dict[str, str]) -> None:
+    """Replace ``out`` with exactly ``files`` (plus any non-metadata files it already had).
+
+    Everything is written into a sibling temporary directory first and swapped in with
+    renames, so ``out`` is never half-written: a crash leaves the old or the new directory.
+    """
+    out = out.absolute()
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create output directory: {exc.strerror}") from None
+    try:
+        for name, text in files.items():
+            with open(tmp / name, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        if out.exists():
+            if not out.is_dir():
+                raise InputError(f"{out}: exists and is not a directory")
+            for entry in out.iterdir():  # keep what is not ours (a README, say)
+                if kind_of_file(entry.name) is None and entry.name not in files:
+                    if entry.is_dir():
+                        shutil.copytree(entry, tmp / entry.name, symlinks=True)
+                    else:
+                        shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.rename(out, old / out.name)
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"{out}: cannot write: {exc.strerror}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write one file so that readers see the old or the new content, never a part."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from None

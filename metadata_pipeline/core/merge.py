@@ -1,0 +1,296 @@
+"""Merging metadata: the semantics of GraalVM's native-image-utils, independent of input order.
+
+Identity of a reflection/JNI entry is (type, condition): different conditions stay separate.
+Within one identity flags are OR-ed, ``all*`` beats its ``queryAll*`` twin, a method both
+invoked and queried ends up invoked, fields are keyed by name with ``allowWrite`` and
+``allowUnsafeAccess`` OR-ed. Resources, proxies, serialization entries and predefined classes
+are sets; bundles are keyed by (name, module, condition) with locales and class names unioned.
+
+Everything is a set union underneath, which is why the merge is associative, commutative and
+idempotent, and why no input order can change the result.
+
+The ``Accumulator`` is also what the parsers fill, so parsing one file and merging a thousand
+are one code path. It keeps plain tuples and sets while accumulating (cheap on the hot path)
+and builds the frozen model once, at the end.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
+
+from metadata_pipeline.core.model import (
+    ACCESS_FLAGS, Bundle, Condition, Field, ForeignEntry, LambdaCapturingType, Metadata,
+    MethodRef, PredefinedClass, ProxyEntry, ResourceExclude, ResourceGlob, ResourcePattern,
+    SerializationEntry, TypeEntry, TypeRef, condition_key, type_key,
+)
+
+__all__ = ["Accumulator", "merge", "Provenance", "EntryKey"]
+
+_WRITE, _UNSAFE = 1, 2
+# (name, parameter types or None) while accumulating; MethodRef once built.
+_Method = tuple[str, "tuple[str, ...] | None"]
+# (category, identity) names one entry across inputs, e.g. ("reflection", (type, condition)).
+EntryKey = tuple[str, tuple]
+
+
+# Categories kept as plain sets of whole values.
+_SET_CATEGORIES = ("resource_globs", "resource_patterns", "resource_excludes", "proxies", "serialization",
+                   "serialization_lambda_capturing", "serialization_proxies", "foreign")
+
+
+class _TypeAcc:
+    """Mutable members of one (type, condition) while accumulating."""
+
+    __slots__ = ("flags", "methods", "queried", "fields")
+
+    def __init__(self) -> None:
+        self.flags: set[str] = set()
+        self.methods: set[_Method] = set()
+        self.queried: set[_Method] = set()
+        self.fields: dict[str, int] = {}
+
+    def absorb(self, other: "_TypeAcc") -> None:
+        self.flags |= other.flags
+        self.methods |= other.methods
+        self.queried |= other.queried
+        mine = self.fields
+        for name, bits in other.fields.items():
+            mine[name] = mine.get(name, 0) | bits
+
+    def build(self, type_ref: TypeRef, condition: Condition | None) -> TypeEntry:
+        flags = set(self.flags)
+        for access, query in ACCESS_FLAGS.items():
+            if query and access in flags:
+                flags.discard(query)
+        return TypeEntry(
+            type=type_ref,
+            condition=condition,
+            flags=frozenset(flags),
+            methods=frozenset(MethodRef(n, p) for n, p in self.methods),
+            queried_methods=frozenset(MethodRef(n, p) for n, p in self.queried - self.methods),
+            fields=frozenset(Field(n, bool(b & _WRITE), bool(b & _UNSAFE)) for n, b in self.fields.items()),
+        )
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which inputs contributed each entry; kept apart from the metadata it describes."""
+
+    sources: dict[EntryKey, tuple[str, ...]] = field(default_factory=dict)
+
+    def of(self, category: str, identity: tuple) -> tuple[str, ...]:
+        return self.sources.get((category, identity), ())
+
+
+class Accumulator:
+    """Collects entries from any number of inputs; ``build()`` gives the merged ``Metadata``."""
+
+    def __init__(self, source: str | None = None) -> None:
+        self.source = source
+        self.reflection: dict[tuple[TypeRef, Condition | None], _TypeAcc] = {}
+        self.jni: dict[tuple[TypeRef, Condition | None], _TypeAcc] = {}
+        self.resource_globs: set[ResourceGlob] = set()
+        self.resource_patterns: set[ResourcePattern] = set()
+        self.resource_excludes: set[ResourceExclude] = set()
+        self.bundles: dict[tuple[str, str | None, Condition | None], tuple[set[str], set[str]]] = {}
+        self.proxies: set[ProxyEntry] = set()
+        self.serialization: set[SerializationEntry] = set()
+        self.serialization_lambda_capturing: set[LambdaCapturingType] = set()
+        self.serialization_proxies: set[ProxyEntry] = set()
+        self.predefined_classes: dict[str, set[str | None]] = {}
+        self.foreign: set[ForeignEntry] = set()
+        self._sources: defaultdict[EntryKey, set[str]] | None = None
+        self._conditions: dict[tuple[str, bool], Condition] = {}
+
+    # -- filling ---------------------------------------------------------------------------
+
+    def condition(self, type_name: str, reachable: bool) -> Condition:
+        """One shared ``Condition`` value per distinct condition (inputs repeat them a lot)."""
+        key = (type_name, reachable)
+        cond = self._conditions.get(key)
+        if cond is None:
+            cond = self._conditions[key] = Condition(type_name, reachable)
+        return cond
+
+    def type_entry(self, table: dict, type_ref: TypeRef, condition: Condition | None) -> _TypeAcc:
+        key = (type_ref, condition)
+        acc = table.get(key)
+        if acc is None:
+            acc = table[key] = _TypeAcc()
+        return acc
+
+    def add_field(self, acc: _TypeAcc, name: str, write: bool, unsafe: bool) -> None:
+        acc.fields[name] = acc.fields.get(name, 0) | (_WRITE if write else 0) | (_UNSAFE if unsafe else 0)
+
+    def add_bundle(self, name: str, module: str | None, condition: Condition | None,
+                   locales: Iterable[str] = (), class_names: Iterable[str] = ()) -> None:
+        key = (name, module, condition)
+        sets = self.bundles.get(key)
+        if sets is None:
+            sets = self.bundles[key] = (set(), set())
+        sets[0].update(locales)
+        sets[1].update(class_names)
+
+    def add_predefined(self, hash_: str, name_info: str | None) -> None:
+        self.predefined_classes.setdefault(hash_, set()).add(name_info)
+
+    def add_metadata(self, metadata: Metadata,
+                     condition_map: Callable[[Condition | None], Condition | None] | None = None) -> None:
+        """Fold an already-built value in (used to merge values, e.g. committed configs).
+
+        ``condition_map`` rewrites every entry's condition on the way (format conversion).
+        """
+        cm = condition_map or (lambda c: c)
+        for table, entries in ((self.reflection, metadata.reflection), (self.jni, metadata.jni)):
+            for entry in entries:
+                acc = self.type_entry(table, entry.type, cm(entry.condition))
+                acc.flags.update(entry.flags)
+                acc.methods.update((m.name, m.parameter_types) for m in entry.methods)
+                acc.queried.update((m.name, m.parameter_types) for m in entry.queried_methods)
+                for f in entry.fields:
+                    self.add_field(acc, f.name, f.allow_write, f.allow_unsafe_access)
+        for name in _SET_CATEGORIES:
+            target = getattr(self, name)
+            if condition_map is None or name == "foreign":
+                target.update(getattr(metadata, name))
+            else:
+                target.update(replace(e, condition=cm(e.condition)) for e in getattr(metadata, name))
+        for b in metadata.bundles:
+            self.add_bundle(b.name, b.module, cm(b.condition), b.locales, b.class_names)
+        for p in metadata.predefined_classes:
+            self.add_predefined(p.hash, p.name_info)
+
+    # -- merging accumulators ----------------------------------------------------------------
+
+    def absorb(self, other: "Accumulator", source: str | None = None) -> None:
+        """Merge another accumulator (typically one whole input file) into this one.
+
+        Parsing fills a fresh accumulator per file, so a file that turns out invalid halfway
+        can be dropped whole; absorbing moves its entries here cheaply.
+        """
+        for name in ("reflection", "jni"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            for key, acc in theirs.items():
+                existing = mine.get(key)
+                if existing is None:
+                    mine[key] = acc
+                else:
+                    existing.absorb(acc)
+        for name in _SET_CATEGORIES:
+            getattr(self, name).update(getattr(other, name))
+        for key, (locales, class_names) in other.bundles.items():
+            self.add_bundle(*key, locales, class_names)
+        for hash_, infos in other.predefined_classes.items():
+            self.predefined_classes.setdefault(hash_, set()).update(infos)
+        label = source or other.source
+        if self._sources is not None:
+            if label is not None:
+                for key in other.entry_keys():
+                    self._sources[key].add(label)
+            if other._sources is not None:
+                for key, labels in other._sources.items():
+                    self._sources[key].update(labels)
+
+    def track_provenance(self) -> "Accumulator":
+        self._sources = defaultdict(set)
+        return self
+
+    def entry_keys(self) -> Iterable[EntryKey]:
+        for key in self.reflection:
+            yield ("reflection", key)
+        for key in self.jni:
+            yield ("jni", key)
+        for name in _SET_CATEGORIES:
+            for value in getattr(self, name):
+                yield (name, _identity(value))
+        for key in self.bundles:
+            yield ("bundles", key)
+        for hash_ in self.predefined_classes:
+            yield ("predefined_classes", (hash_,))
+
+    # -- building ----------------------------------------------------------------------------
+
+    def build(self) -> Metadata:
+        def types(table: dict) -> tuple[TypeEntry, ...]:
+            keys = sorted(table, key=lambda k: (type_key(k[0]), condition_key(k[1])))
+            return tuple(table[k].build(*k) for k in keys)
+
+        bundles = tuple(
+            Bundle(name, module, cond, frozenset(locales), frozenset(class_names))
+            for (name, module, cond), (locales, class_names) in sorted(
+                self.bundles.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", condition_key(kv[0][2])))
+        )
+        predefined = tuple(
+            # Two names for one hash cannot both be right; keep one, the same one whatever the order.
+            PredefinedClass(h, min(infos, key=lambda i: (i is None, i or "")))
+            for h, infos in sorted(self.predefined_classes.items())
+        )
+        return Metadata(
+            reflection=types(self.reflection),
+            jni=types(self.jni),
+            resource_globs=_sorted(self.resource_globs),
+            resource_patterns=_sorted(self.resource_patterns),
+            resource_excludes=_sorted(self.resource_excludes),
+            bundles=bundles,
+            proxies=_sorted(self.proxies),
+            serialization=_sorted(self.serialization),
+            serialization_lambda_capturing=_sorted(self.serialization_lambda_capturing),
+            serialization_proxies=_sorted(self.serialization_proxies),
+            predefined_classes=predefined,
+            foreign=_sorted(self.foreign),
+        )
+
+    def provenance(self) -> Provenance:
+        if self._sources is None:
+            return Provenance()
+        return Provenance({key: tuple(sorted(labels)) for key, labels in self._sources.items()})
+
+
+def _identity(value: object) -> tuple:
+    """Identity of a set-kept entry: all of its fields (they are whole values)."""
+    if isinstance(value, ResourceGlob):
+        return (value.glob, value.module, value.condition)
+    if isinstance(value, ResourcePattern):
+        return (value.pattern, value.module, value.condition)
+    if isinstance(value, ResourceExclude):
+        return (value.pattern, value.condition)
+    if isinstance(value, ProxyEntry):
+        return (value.interfaces, value.condition)
+    if isinstance(value, SerializationEntry):
+        return (value.type, value.condition, value.custom_target_constructor_class)
+    if isinstance(value, LambdaCapturingType):
+        return (value.name, value.condition)
+    if isinstance(value, ForeignEntry):
+        return (value.section, value.canonical_json)
+    raise TypeError(value)
+
+
+def _part_key(part: object) -> tuple:
+    """A total order over the parts identities are made of (None, names, conditions, types)."""
+    if part is None:
+        return (0,)
+    if isinstance(part, Condition):
+        return (1, condition_key(part))
+    if isinstance(part, str):
+        return (2, part)
+    if isinstance(part, tuple):
+        return (3, part)
+    return (4, type_key(part))  # ProxyType / LambdaType
+
+
+def _sort_key(value: object) -> tuple:
+    return tuple(_part_key(part) for part in _identity(value))
+
+
+def _sorted(values: set) -> tuple:
+    return tuple(sorted(values, key=_sort_key))
+
+
+def merge(*inputs: Metadata) -> Metadata:
+    """The union of metadata values (associative, commutative, idempotent)."""
+    acc = Accumulator()
+    for metadata in inputs:
+        acc.add_metadata(metadata)
+    return acc.build()

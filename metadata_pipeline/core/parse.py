@@ -1,0 +1,431 @@
+"""Parsing decoded JSON of every metadata file kind into an ``Accumulator``.
+
+The checks here are the project's JSON schemas (``metadata_pipeline/schemas``) written as
+code: the merge reads hundreds of megabytes and jsonschema would cost more than the merge
+itself. They must reject exactly what the schemas reject; ``tests/test_schema_parity.py``
+holds them to that on real files and on generated invalid ones.
+
+Normalisation happens on the way in: array types become source names (``[B`` -> ``byte[]``),
+literal regex resources become globs, ``module:`` prefixes become modules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from metadata_pipeline.core.errors import InvalidMetadata
+from metadata_pipeline.core.kinds import FileKind
+from metadata_pipeline.core.merge import Accumulator
+from metadata_pipeline.core.model import (
+    ACCESS_FLAGS, QUERY_FLAGS, Condition, ForeignEntry, LambdaCapturingType, LambdaType, Metadata,
+    MethodRef,
+    ProxyEntry, ProxyType, ResourceExclude, ResourceGlob, ResourcePattern,
+    SerializationEntry, TypeRef, UNIFIED_FLAGS,
+)
+from metadata_pipeline.core.names import source_name
+from metadata_pipeline.core.resources import glob_of_regex, split_module
+
+__all__ = ["parse", "add_to", "LEGACY_TYPE_FLAGS", "UNIFIED_TYPE_FLAGS"]
+
+LEGACY_TYPE_FLAGS = frozenset(ACCESS_FLAGS) | QUERY_FLAGS
+UNIFIED_TYPE_FLAGS = UNIFIED_FLAGS | {"serializable", "jniAccessible"}
+_LEGACY_TYPE_KEYS = LEGACY_TYPE_FLAGS | {"name", "type", "condition", "methods", "queriedMethods", "fields", "reasons"}
+_UNIFIED_TYPE_KEYS = UNIFIED_TYPE_FLAGS | {"type", "condition", "methods", "fields", "reason"}
+_METHOD_KEYS = frozenset({"name", "parameterTypes"})
+_FIELD_KEYS = frozenset({"name", "allowWrite", "allowUnsafeAccess"})
+_CONDITION_KEYS = frozenset({"typeReachable", "typeReached"})
+
+
+def parse(kind: FileKind, data: Any, source: str | None = None) -> Metadata:
+    """Decoded JSON of one file -> normalised ``Metadata``."""
+    acc = Accumulator(source)
+    add_to(acc, kind, data)
+    return acc.build()
+
+
+def add_to(acc: Accumulator, kind: FileKind, data: Any) -> None:
+    """Check ``data`` as a file of ``kind`` and add its entries to ``acc``.
+
+    Raises ``InvalidMetadata`` naming the entry (a JSON pointer) on the first problem; ``acc``
+    may then hold part of the file, so callers parse each file into a fresh accumulator.
+    """
+    _PARSERS[kind](acc, data)
+
+
+# -- small checks ---------------------------------------------------------------------------
+
+def _fail(path: str, problem: str) -> InvalidMetadata:
+    return InvalidMetadata(problem, path or "/")
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(v), "a number")
+
+
+def _list(v: Any, path: str) -> list:
+    if type(v) is not list:
+        raise _fail(path, f"expected an array, found {_type_name(v)}")
+    return v
+
+
+def _obj(v: Any, path: str, allowed: frozenset[str]) -> dict:
+    if type(v) is not dict:
+        raise _fail(path, f"expected an object, found {_type_name(v)}")
+    if not v.keys() <= allowed:
+        unknown = sorted(set(v) - allowed)
+        raise _fail(path, f"unknown key {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+    return v
+
+
+def _str(v: Any, path: str) -> str:
+    if type(v) is not str:
+        raise _fail(path, f"expected a string, found {_type_name(v)}")
+    return v
+
+
+def _bool(v: Any, path: str) -> bool:
+    if type(v) is not bool:
+        raise _fail(path, f"expected true or false, found {_type_name(v)}")
+    return v
+
+
+def _strings(v: Any, path: str) -> list[str]:
+    for i, item in enumerate(_list(v, path)):
+        if type(item) is not str:
+            raise _fail(f"{path}/{i}", f"expected a string, found {_type_name(item)}")
+    return v
+
+
+def _reasons(entry: dict, path: str, legacy: bool) -> None:
+    """Reasons are comments for people: checked, not kept in the model."""
+    if legacy:
+        if "reasons" in entry:
+            _strings(entry["reasons"], path + "/reasons")
+    elif "reason" in entry:
+        reason = entry["reason"]
+        if type(reason) is not str:
+            _strings(reason, path + "/reason")
+
+
+def _condition(acc: Accumulator, entry: dict, path: str, legacy: bool) -> Condition | None:
+    raw = entry.get("condition")
+    if raw is None:
+        if "condition" in entry:
+            raise _fail(path + "/condition", "expected an object, found null")
+        return None
+    cpath = path + "/condition"
+    _obj(raw, cpath, _CONDITION_KEYS if legacy else frozenset({"typeReached"}))
+    if len(raw) != 1:
+        raise _fail(cpath, "needs exactly one of 'typeReached'" + (" or 'typeReachable'" if legacy else ""))
+    (key, name), = raw.items()
+    return acc.condition(_str(name, f"{cpath}/{key}"), key == "typeReachable")
+
+
+def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
+    params = raw.get("parameterTypes")
+    if params is None:
+        if "parameterTypes" in raw:
+            raise _fail(path + "/parameterTypes", "expected an array, found null")
+        return None
+    return tuple(source_name(p) for p in _strings(params, path + "/parameterTypes"))
+
+
+def _methods(raw_list: Any, path: str) -> set:
+    out = set()
+    for i, m in enumerate(_list(raw_list, path)):
+        mpath = f"{path}/{i}"
+        _obj(m, mpath, _METHOD_KEYS)
+        if "name" not in m:
+            raise _fail(mpath, "missing required key 'name'")
+        out.add((_str(m["name"], mpath + "/name"), _method_params(m, mpath)))
+    return out
+
+
+def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
+    if type(v) is str:
+        return source_name(v)
+    allowed = frozenset({"proxy", "lambda"}) if allow_lambda else frozenset({"proxy"})
+    _obj(v, path, allowed)
+    if len(v) != 1:
+        raise _fail(path, "a type object needs exactly one of 'proxy'" + (" or 'lambda'" if allow_lambda else ""))
+    if "proxy" in v:
+        return ProxyType(tuple(_strings(v["proxy"], path + "/proxy")))
+    lam = _obj(v["lambda"], path + "/lambda", frozenset({"declaringClass", "declaringMethod", "interfaces"}))
+    for required in ("declaringClass", "interfaces"):
+        if required not in lam:
+            raise _fail(path + "/lambda", f"missing required key {required!r}")
+    interfaces = _strings(lam["interfaces"], path + "/lambda/interfaces")
+    if not interfaces:
+        raise _fail(path + "/lambda/interfaces", "needs at least one interface")
+    method = None
+    if "declaringMethod" in lam:
+        (method,) = _methods([lam["declaringMethod"]], path + "/lambda/declaringMethod")
+    return LambdaType(
+        _str(lam["declaringClass"], path + "/lambda/declaringClass"), tuple(interfaces),
+        None if method is None else MethodRef(*method),
+    )
+
+
+# -- reflection and JNI ---------------------------------------------------------------------
+
+def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: list[str], extras: Any) -> None:
+    target.flags.update(f for f in flags if f not in extras)
+    if "methods" in raw:
+        target.methods |= _methods(raw["methods"], epath + "/methods")
+    if "queriedMethods" in raw:
+        target.queried |= _methods(raw["queriedMethods"], epath + "/queriedMethods")
+    if "fields" in raw:
+        fpath = epath + "/fields"
+        for j, f in enumerate(_list(raw["fields"], fpath)):
+            jpath = f"{fpath}/{j}"
+            _obj(f, jpath, _FIELD_KEYS)
+            if "name" not in f:
+                raise _fail(jpath, "missing required key 'name'")
+            acc.add_field(
+                target, _str(f["name"], jpath + "/name"),
+                _bool(f["allowWrite"], jpath + "/allowWrite") if "allowWrite" in f else False,
+                _bool(f["allowUnsafeAccess"], jpath + "/allowUnsafeAccess") if "allowUnsafeAccess" in f else False,
+            )
+
+
+def _legacy_types(table_name: str):
+    def parse_file(acc: Accumulator, data: Any) -> None:
+        path = ""
+        allowed = _LEGACY_TYPE_KEYS
+        table = getattr(acc, table_name)
+        for i, raw in enumerate(_list(data, path)):
+            epath = f"/{i}"
+            _obj(raw, epath, allowed)
+            has_name, has_type = "name" in raw, "type" in raw
+            if has_name == has_type:
+                raise _fail(epath, "needs exactly one of 'name' or 'type'")
+            type_ref = (source_name(_str(raw["name"], epath + "/name")) if has_name
+                        else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
+            condition = _condition(acc, raw, epath, True)
+            _reasons(raw, epath, True)
+            flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
+            _fill_members(acc, acc.type_entry(table, type_ref, condition), raw, epath, flags, ())
+    return parse_file
+
+
+def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
+    for i, raw in enumerate(_list(data, path)):
+        epath = f"{path}/{i}"
+        _obj(raw, epath, _UNIFIED_TYPE_KEYS)
+        if "type" not in raw:
+            raise _fail(epath, "missing required key 'type'")
+        type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=True)
+        condition = _condition(acc, raw, epath, False)
+        _reasons(raw, epath, False)
+        flags = [k for k, v in raw.items() if k in UNIFIED_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
+        extras = {"jniAccessible", "serializable"}.intersection(flags)
+        if jni:
+            # The 1.0/1.1 top-level ``jni`` array: JNI registrations only.
+            _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
+            extras = extras - {"jniAccessible"}
+        else:
+            # An entry registers its type for reflection when it says something about
+            # reflection (members, access flags) or nothing at all; one that only marks the
+            # type serializable or JNI-accessible is the legacy serialization/JNI entry, and
+            # a proxy type also defines the proxy class (the legacy proxy-config entry).
+            says_reflection = len(flags) > len(extras) or "methods" in raw or "fields" in raw
+            is_proxy = isinstance(type_ref, ProxyType)
+            if is_proxy:
+                acc.proxies.add(ProxyEntry(type_ref.interfaces, condition))
+            if says_reflection or not (extras or is_proxy):
+                _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, extras)
+        if "jniAccessible" in extras:
+            _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
+        if "serializable" in extras:
+            acc.serialization.add(SerializationEntry(type_ref, condition))
+
+
+# -- the other legacy files -----------------------------------------------------------------
+
+def _parse_proxy(acc: Accumulator, data: Any) -> None:
+    for i, raw in enumerate(_list(data, "")):
+        epath = f"/{i}"
+        if type(raw) is list:  # the oldest format: a bare interface list
+            acc.proxies.add(ProxyEntry(tuple(_strings(raw, epath))))
+            continue
+        _obj(raw, epath, frozenset({"interfaces", "condition", "reasons"}))
+        if "interfaces" not in raw:
+            raise _fail(epath, "missing required key 'interfaces'")
+        condition = _condition(acc, raw, epath, True)
+        _reasons(raw, epath, True)
+        acc.proxies.add(ProxyEntry(tuple(_strings(raw["interfaces"], epath + "/interfaces")), condition))
+
+
+_INCLUDE_KEYS = frozenset({"pattern", "condition"})
+_LEGACY_BUNDLE_KEYS = frozenset({"name", "module", "locales", "classNames", "condition"})
+
+
+def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None, module: str | None = None) -> None:
+    prefix_module, body = split_module(regex)
+    module = module or prefix_module
+    glob = glob_of_regex(body)
+    if glob is not None:
+        acc.resource_globs.add(ResourceGlob(glob, module, condition))
+    else:
+        acc.resource_patterns.add(ResourcePattern(body, module, condition))
+
+
+def _parse_resource(acc: Accumulator, data: Any) -> None:
+    _obj(data, "", frozenset({"resources", "bundles", "globs"}))
+    resources = data.get("resources", {})
+    if type(resources) is list:  # pre-21 format: a bare include list
+        parts = {"includes": (resources, "/resources")}
+    else:
+        _obj(resources, "/resources", frozenset({"includes", "excludes"}))
+        parts = {p: (resources[p], f"/resources/{p}") for p in ("includes", "excludes") if p in resources}
+    for part, (entries, ppath) in parts.items():
+        for i, raw in enumerate(_list(entries, ppath)):
+            epath = f"{ppath}/{i}"
+            _obj(raw, epath, _INCLUDE_KEYS)
+            if "pattern" not in raw:
+                raise _fail(epath, "missing required key 'pattern'")
+            pattern = _str(raw["pattern"], epath + "/pattern")
+            condition = _condition(acc, raw, epath, True)
+            if part == "includes":
+                _add_regex_include(acc, pattern, condition)
+            else:
+                acc.resource_excludes.add(ResourceExclude(pattern, condition))
+    for i, raw in enumerate(_list(data.get("globs", []), "/globs")):
+        epath = f"/globs/{i}"
+        _obj(raw, epath, frozenset({"glob", "module", "condition"}))
+        if "glob" not in raw:
+            raise _fail(epath, "missing required key 'glob'")
+        module = _str(raw["module"], epath + "/module") if "module" in raw else None
+        acc.resource_globs.add(ResourceGlob(_str(raw["glob"], epath + "/glob"), module or None,
+                                            _condition(acc, raw, epath, True)))
+    for i, raw in enumerate(_list(data.get("bundles", []), "/bundles")):
+        epath = f"/bundles/{i}"
+        _obj(raw, epath, _LEGACY_BUNDLE_KEYS)
+        if "name" not in raw:
+            raise _fail(epath, "missing required key 'name'")
+        module = _str(raw["module"], epath + "/module") if "module" in raw else None
+        acc.add_bundle(
+            _str(raw["name"], epath + "/name"), module or None, _condition(acc, raw, epath, True),
+            _strings(raw.get("locales", []), epath + "/locales"),
+            _strings(raw.get("classNames", []), epath + "/classNames"),
+        )
+
+
+def _parse_serialization(acc: Accumulator, data: Any) -> None:
+    if type(data) is list:  # pre-22 format: a bare list of types
+        _serialization_types(acc, data, "")
+        return
+    _obj(data, "", frozenset({"types", "lambdaCapturingTypes", "proxies"}))
+    _serialization_types(acc, data.get("types", []), "/types")
+    for i, raw in enumerate(_list(data.get("lambdaCapturingTypes", []), "/lambdaCapturingTypes")):
+        epath = f"/lambdaCapturingTypes/{i}"
+        _obj(raw, epath, frozenset({"name", "condition", "reasons"}))
+        if "name" not in raw:
+            raise _fail(epath, "missing required key 'name'")
+        _reasons(raw, epath, True)
+        acc.serialization_lambda_capturing.add(
+            LambdaCapturingType(_str(raw["name"], epath + "/name"), _condition(acc, raw, epath, True)))
+    for i, raw in enumerate(_list(data.get("proxies", []), "/proxies")):
+        epath = f"/proxies/{i}"
+        _obj(raw, epath, frozenset({"interfaces", "condition", "reasons"}))
+        if "interfaces" not in raw:
+            raise _fail(epath, "missing required key 'interfaces'")
+        _reasons(raw, epath, True)
+        acc.serialization_proxies.add(ProxyEntry(
+            tuple(_strings(raw["interfaces"], epath + "/interfaces")), _condition(acc, raw, epath, True)))
+
+
+def _serialization_types(acc: Accumulator, data: Any, path: str, legacy: bool = True) -> None:
+    keys = frozenset({"name", "type", "condition", "customTargetConstructorClass", "reasons"}) if legacy \
+        else frozenset({"type", "condition", "customTargetConstructorClass", "reason"})
+    for i, raw in enumerate(_list(data, path)):
+        epath = f"{path}/{i}"
+        _obj(raw, epath, keys)
+        if legacy:
+            if ("name" in raw) == ("type" in raw):
+                raise _fail(epath, "needs exactly one of 'name' or 'type'")
+            type_ref = (source_name(_str(raw["name"], epath + "/name")) if "name" in raw
+                        else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
+        else:
+            if "type" not in raw:
+                raise _fail(epath, "missing required key 'type'")
+            type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=True)
+        _reasons(raw, epath, legacy)
+        custom = raw.get("customTargetConstructorClass")
+        if custom is not None or "customTargetConstructorClass" in raw:
+            _str(custom, epath + "/customTargetConstructorClass")
+        acc.serialization.add(SerializationEntry(type_ref, _condition(acc, raw, epath, legacy), custom))
+
+
+def _parse_predefined(acc: Accumulator, data: Any) -> None:
+    for i, raw in enumerate(_list(data, "")):
+        epath = f"/{i}"
+        _obj(raw, epath, frozenset({"type", "classes"}))
+        if "type" in raw and _str(raw["type"], epath + "/type") != "agent-extracted":
+            raise _fail(epath + "/type", f"unknown predefined-classes type {raw['type']!r} (only 'agent-extracted')")
+        for j, cls in enumerate(_list(raw.get("classes", []), epath + "/classes")):
+            cpath = f"{epath}/classes/{j}"
+            _obj(cls, cpath, frozenset({"hash", "nameInfo"}))
+            if "hash" not in cls:
+                raise _fail(cpath, "missing required key 'hash'")
+            acc.add_predefined(_str(cls["hash"], cpath + "/hash"),
+                               _str(cls["nameInfo"], cpath + "/nameInfo") if "nameInfo" in cls else None)
+
+
+# -- the unified file -----------------------------------------------------------------------
+
+_UNIFIED_KEYS = frozenset({"comment", "reflection", "jni", "serialization", "resources", "bundles", "foreign"})
+_FOREIGN_SECTIONS = frozenset({"downcalls", "upcalls", "directUpcalls"})
+
+
+def _parse_unified(acc: Accumulator, data: Any) -> None:
+    _obj(data, "", _UNIFIED_KEYS)
+    if "comment" in data and type(data["comment"]) is not str:
+        _strings(data["comment"], "/comment")
+    _unified_types(acc, data.get("reflection", []), "/reflection", jni=False)
+    _unified_types(acc, data.get("jni", []), "/jni", jni=True)
+    _serialization_types(acc, data.get("serialization", []), "/serialization", legacy=False)
+    for i, raw in enumerate(_list(data.get("resources", []), "/resources")):
+        epath = f"/resources/{i}"
+        if type(raw) is dict and "bundle" in raw:
+            _obj(raw, epath, frozenset({"bundle", "module", "condition", "reason"}))
+            module = _str(raw["module"], epath + "/module") if "module" in raw else None
+            _reasons(raw, epath, False)
+            acc.add_bundle(_str(raw["bundle"], epath + "/bundle"), module or None, _condition(acc, raw, epath, False))
+            continue
+        _obj(raw, epath, frozenset({"glob", "module", "condition", "reason"}))
+        if "glob" not in raw:
+            raise _fail(epath, "needs 'glob' or 'bundle'")
+        module = _str(raw["module"], epath + "/module") if "module" in raw else None
+        _reasons(raw, epath, False)
+        acc.resource_globs.add(ResourceGlob(_str(raw["glob"], epath + "/glob"), module or None,
+                                            _condition(acc, raw, epath, False)))
+    for i, raw in enumerate(_list(data.get("bundles", []), "/bundles")):
+        epath = f"/bundles/{i}"
+        _obj(raw, epath, frozenset({"name", "locales", "condition", "reason"}))
+        if "name" not in raw:
+            raise _fail(epath, "missing required key 'name'")
+        _reasons(raw, epath, False)
+        acc.add_bundle(_str(raw["name"], epath + "/name"), None, _condition(acc, raw, epath, False),
+                       _strings(raw.get("locales", []), epath + "/locales"))
+    if "foreign" in data:
+        foreign = _obj(data["foreign"], "/foreign", _FOREIGN_SECTIONS)
+        for section, entries in foreign.items():
+            for i, raw in enumerate(_list(entries, f"/foreign/{section}")):
+                if type(raw) is not dict:
+                    raise _fail(f"/foreign/{section}/{i}", f"expected an object, found {_type_name(raw)}")
+                # FFM registrations are kept verbatim; nothing in Kafka uses them yet.
+                acc.foreign.add(ForeignEntry(section, json.dumps(raw, sort_keys=True, separators=(",", ":"))))
+
+
+_PARSERS = {
+    FileKind.REFLECT: _legacy_types("reflection"),
+    FileKind.JNI: _legacy_types("jni"),
+    FileKind.PROXY: _parse_proxy,
+    FileKind.RESOURCE: _parse_resource,
+    FileKind.SERIALIZATION: _parse_serialization,
+    FileKind.PREDEFINED_CLASSES: _parse_predefined,
+    FileKind.UNIFIED: _parse_unified,
+}

@@ -1,0 +1,148 @@
+"""Resource patterns: legacy regexes vs. globs.
+
+The agent wrote legacy resource includes as Java regexes quoting a literal name
+(``\\Qkafka/kafka-version.properties\\E``, optionally ``module:`` in front); newer releases write
+globs. A regex that matches exactly one literal name is the same resource as the glob for
+that name, so the model keeps it as a glob; any other regex stays a regex.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["literal_of_regex", "glob_of_regex", "glob_of_literal", "literal_of_glob", "split_module",
+           "regex_of_glob", "glob_matches"]
+
+# Characters that are plain in a Java regex (outside \Q..\E) when not escaped.
+_REGEX_META = set(".^$|?*+()[]{}\\")
+# Characters a GraalVM glob gives meaning to and that a literal name must escape.
+_GLOB_META = set("*\\?[]{}")
+
+
+def split_module(pattern: str) -> tuple[str | None, str]:
+    """``java.base:\\Qa/b\\E`` -> (``java.base``, ``\\Qa/b\\E``).
+
+    The legacy format prefixes a module name and a colon; a colon inside ``\\Q..\\E`` or after
+    a regex metacharacter is part of the regex, so only a plain Java module name counts.
+    """
+    head, sep, rest = pattern.partition(":")
+    if sep and head and re.fullmatch(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*", head):
+        return head, rest
+    return None, pattern
+
+
+def literal_of_regex(regex: str) -> str | None:
+    """The one name a regex matches, if it is a plain literal (``\\Q..\\E``, escapes); else None."""
+    out: list[str] = []
+    i, n = 0, len(regex)
+    while i < n:
+        c = regex[i]
+        if regex.startswith("\\Q", i):
+            end = regex.find("\\E", i + 2)
+            if end < 0:  # \Q without \E quotes to the end
+                out.append(regex[i + 2:])
+                break
+            out.append(regex[i + 2:end])
+            i = end + 2
+        elif c == "\\":
+            if i + 1 >= n:
+                return None
+            nxt = regex[i + 1]
+            if nxt.isalnum():  # \d, \w, \n ... are classes or controls, not literals
+                return None
+            out.append(nxt)
+            i += 2
+        elif c in _REGEX_META:
+            return None
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+# The wildcards the legacy writer emits for glob wildcards, and back.
+_REGEX_WILDCARDS = {"(.*/)?": "**/", ".*": "**", "[^/]*": "*"}
+
+
+def glob_of_regex(regex: str) -> str | None:
+    """The glob a regex is equal to, or None when no glob says the same.
+
+    Literal parts (``\\Q..\\E`` and escapes) and the three wildcard spellings the legacy writer
+    uses for ``**/``, ``**`` and ``*`` convert; anything else (classes, alternation, ...) does not.
+    """
+    out: list[str] = []
+    i, n = 0, len(regex)
+    while i < n:
+        for token, wildcard in _REGEX_WILDCARDS.items():
+            if regex.startswith(token, i):
+                out.append(wildcard)
+                i += len(token)
+                break
+        else:
+            j = i
+            # Consume one literal run: \Q..\E blocks, escapes, and plain characters.
+            while j < n and not any(regex.startswith(t, j) for t in _REGEX_WILDCARDS):
+                if regex.startswith("\\Q", j):
+                    end = regex.find("\\E", j + 2)
+                    j = n if end < 0 else end + 2
+                elif regex[j] == "\\":
+                    j += 2
+                elif regex[j] in _REGEX_META:
+                    return None
+                else:
+                    j += 1
+            literal = literal_of_regex(regex[i:j])
+            if literal is None:
+                return None
+            out.append(glob_of_literal(literal))
+            i = j
+    return "".join(out)
+
+
+def glob_of_literal(name: str) -> str:
+    return "".join("\\" + c if c in _GLOB_META else c for c in name)
+
+
+def literal_of_glob(glob: str) -> str | None:
+    """The one name a glob matches, or None when it has wildcards."""
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "\\" and i + 1 < len(glob):
+            out.append(glob[i + 1])
+            i += 2
+            continue
+        if c in _GLOB_META:
+            return None
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def regex_of_glob(glob: str) -> str:
+    """A Python regex for a GraalVM glob: ``**`` any depth, ``*`` within one path level."""
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "\\" and i + 1 < len(glob):
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+        elif glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+def glob_matches(glob: str, name: str) -> bool:
+    return re.fullmatch(regex_of_glob(glob), name) is not None

@@ -1,0 +1,375 @@
+"""Canonical text of ``Metadata`` in the legacy six-file layout or the unified format.
+
+Canonical means: entries sorted by identity, members sorted, keys in a fixed order, two-space
+indent, UTF-8, one trailing newline. The same value always gives the same bytes, whatever
+order its inputs came in.
+
+Legacy output targets GraalVM for JDK 17/21 (what Kafka builds with): array types as JVM
+descriptors in reflect/jni files, resources as ``\\Q..\\E`` regexes (those releases read no
+globs). Unified output is ``reachability-metadata.json`` plus, exactly as newer agents do,
+legacy files for what the unified format cannot hold (regex resources, excludes, bundle
+locales, predefined classes, ...). ``conversion_losses`` says what a format drops.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Literal
+
+from metadata_pipeline.core.kinds import FileKind
+from metadata_pipeline.core.merge import Accumulator
+from metadata_pipeline.core.model import (
+    CATEGORIES, UNIFIED_FLAGS, Condition, Field, LambdaType, Metadata, MethodRef, ProxyType, TypeEntry, TypeRef,
+    condition_key, type_key,
+)
+from metadata_pipeline.core.names import descriptor_name
+from metadata_pipeline.core.resources import literal_of_glob
+
+__all__ = ["Format", "render", "render_file", "conversion_losses", "dumps", "java_regex_of_glob"]
+
+Format = Literal["legacy", "unified"]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(metadata: Metadata, fmt: Format) -> dict[str, str]:
+    """File name -> canonical text, for every file the format writes."""
+    docs = _legacy_documents(metadata) if fmt == "legacy" else _unified_documents(metadata)
+    return {kind.file_name: dumps(doc) for kind, doc in docs.items()}
+
+
+def render_file(metadata: Metadata, kind: FileKind) -> str:
+    """Canonical text of one file kind (used to tell whether a committed file is canonical)."""
+    if kind is FileKind.UNIFIED:
+        return dumps(_unified_documents(metadata)[FileKind.UNIFIED])
+    return dumps(_legacy_documents(metadata)[kind])
+
+
+# -- pieces shared by both formats ----------------------------------------------------------
+
+def _condition(c: Condition | None) -> dict[str, Any]:
+    return {} if c is None else {"condition": {c.key: c.type_name}}
+
+
+def _method_key(m: MethodRef) -> tuple:
+    return (m.name, m.parameter_types is not None, m.parameter_types or ())
+
+
+def _methods(methods: Iterable[MethodRef]) -> list[dict[str, Any]]:
+    out = []
+    for m in sorted(methods, key=_method_key):
+        doc: dict[str, Any] = {"name": m.name}
+        if m.parameter_types is not None:
+            doc["parameterTypes"] = list(m.parameter_types)
+        out.append(doc)
+    return out
+
+
+def _fields(fields: Iterable[Field], with_access: bool) -> list[dict[str, Any]]:
+    out = []
+    for f in sorted(fields, key=lambda f: f.name):
+        doc: dict[str, Any] = {"name": f.name}
+        if with_access and f.allow_write:
+            doc["allowWrite"] = True
+        if with_access and f.allow_unsafe_access:
+            doc["allowUnsafeAccess"] = True
+        out.append(doc)
+    return out
+
+
+def _sorted_entries(entries: Iterable[Any], type_of=lambda e: e.type) -> list[Any]:
+    return sorted(entries, key=lambda e: (type_key(type_of(e)), condition_key(e.condition)))
+
+
+# -- legacy ---------------------------------------------------------------------------------
+
+def _legacy_type(t: TypeRef) -> dict[str, Any]:
+    if isinstance(t, str):
+        return {"name": descriptor_name(t)}
+    assert isinstance(t, ProxyType)
+    return {"type": {"proxy": list(t.interfaces)}}
+
+
+def _legacy_type_entry(e: TypeEntry) -> dict[str, Any]:
+    doc: dict[str, Any] = {**_condition(e.condition), **_legacy_type(e.type)}
+    for flag in sorted(e.flags):
+        doc[flag] = True
+    if e.fields:
+        doc["fields"] = _fields(e.fields, with_access=True)
+    if e.methods:
+        doc["methods"] = _methods(e.methods)
+    if e.queried_methods:
+        doc["queriedMethods"] = _methods(e.queried_methods)
+    return doc
+
+
+def _legacy_type_entries(entries: Iterable[TypeEntry]) -> list[dict[str, Any]]:
+    # Sorted by the name as written (``[B`` before ``[C``), as the agent sorts; the legacy
+    # format has no lambda types, so those are left out (``conversion_losses`` says so).
+    def key(e: TypeEntry) -> tuple:
+        written = descriptor_name(e.type) if isinstance(e.type, str) else ""
+        return (type_key(e.type)[0], written, type_key(e.type), condition_key(e.condition))
+
+    return [_legacy_type_entry(e) for e in sorted(entries, key=key) if not isinstance(e.type, LambdaType)]
+
+
+def java_regex_of_glob(glob: str, module: str | None) -> str:
+    """A Java regex, as GraalVM for JDK 17/21 reads, matching what the glob matches."""
+    prefix = f"{module}:" if module else ""
+    literal = literal_of_glob(glob)
+    if literal is not None:
+        return prefix + _quote(literal)
+    parts: list[str] = []
+    i, run = 0, []
+    while i < len(glob):
+        c = glob[i]
+        if c == "\\" and i + 1 < len(glob):
+            run.append(glob[i + 1])
+            i += 2
+            continue
+        wildcard = None
+        if glob.startswith("**/", i):
+            wildcard, i = "(.*/)?", i + 3
+        elif glob.startswith("**", i):
+            wildcard, i = ".*", i + 2
+        elif c == "*":
+            wildcard, i = "[^/]*", i + 1
+        else:
+            run.append(c)
+            i += 1
+        if wildcard:
+            if run:
+                parts.append(_quote("".join(run)))
+                run = []
+            parts.append(wildcard)
+    if run:
+        parts.append(_quote("".join(run)))
+    return prefix + "".join(parts)
+
+
+def _quote(literal: str) -> str:
+    # \E inside a \Q..\E block would end it early; split around it.
+    return "\\Q" + literal.replace("\\E", "\\E\\\\E\\Q") + "\\E"
+
+
+def _legacy_resources(m: Metadata, bundles_all: bool = True) -> dict[str, Any]:
+    includes = [
+        {**_condition(g.condition), "pattern": java_regex_of_glob(g.glob, g.module)} for g in m.resource_globs
+    ] + [
+        {**_condition(p.condition), "pattern": (f"{p.module}:" if p.module else "") + p.pattern}
+        for p in m.resource_patterns
+    ]
+    includes.sort(key=lambda d: (d["pattern"], condition_key(_cond_of(d))))
+    resources: dict[str, Any] = {"includes": includes}
+    if m.resource_excludes:
+        resources["excludes"] = [{**_condition(x.condition), "pattern": x.pattern} for x in m.resource_excludes]
+    bundles = []
+    for b in m.bundles:
+        doc: dict[str, Any] = {**_condition(b.condition), "name": b.name}
+        if b.module:
+            doc["module"] = b.module
+        if b.locales:
+            doc["locales"] = sorted(b.locales)
+        if b.class_names:
+            doc["classNames"] = sorted(b.class_names)
+        bundles.append(doc)
+    return {"resources": resources, "bundles": bundles}
+
+
+def _cond_of(doc: dict[str, Any]) -> Condition | None:
+    raw = doc.get("condition")
+    if not raw:
+        return None
+    (key, name), = raw.items()
+    return Condition(name, key == "typeReachable")
+
+
+def _legacy_proxies(entries) -> list[dict[str, Any]]:
+    return [{**_condition(p.condition), "interfaces": list(p.interfaces)}
+            for p in sorted(entries, key=lambda p: (p.interfaces, condition_key(p.condition)))]
+
+
+def _legacy_serialization(m: Metadata) -> dict[str, Any]:
+    types = []
+    for s in _sorted_entries(e for e in m.serialization if not isinstance(e.type, LambdaType)):
+        doc: dict[str, Any] = {**_condition(s.condition), **(
+            {"name": s.type} if isinstance(s.type, str) else {"type": {"proxy": list(s.type.interfaces)}})}
+        if s.custom_target_constructor_class:
+            doc["customTargetConstructorClass"] = s.custom_target_constructor_class
+        types.append(doc)
+    return {
+        "types": types,
+        "lambdaCapturingTypes": [{**_condition(t.condition), "name": t.name} for t in m.serialization_lambda_capturing],
+        "proxies": _legacy_proxies(m.serialization_proxies),
+    }
+
+
+def _legacy_predefined(m: Metadata) -> list[dict[str, Any]]:
+    by_type: dict[str, list[dict[str, Any]]] = {"agent-extracted": []}
+    for p in m.predefined_classes:
+        doc = {"hash": p.hash} if p.name_info is None else {"hash": p.hash, "nameInfo": p.name_info}
+        by_type.setdefault(p.type, []).append(doc)
+    return [{"type": t, "classes": classes} for t, classes in sorted(by_type.items())]
+
+
+def _legacy_documents(m: Metadata) -> dict[FileKind, Any]:
+    return {
+        FileKind.REFLECT: _legacy_type_entries(m.reflection),
+        FileKind.JNI: _legacy_type_entries(m.jni),
+        FileKind.PROXY: _legacy_proxies(m.proxies),
+        FileKind.RESOURCE: _legacy_resources(m),
+        FileKind.SERIALIZATION: _legacy_serialization(m),
+        FileKind.PREDEFINED_CLASSES: _legacy_predefined(m),
+    }
+
+
+# -- unified --------------------------------------------------------------------------------
+
+def _unified_type(t: TypeRef) -> Any:
+    if isinstance(t, str):
+        return t
+    if isinstance(t, ProxyType):
+        return {"proxy": list(t.interfaces)}
+    lam: dict[str, Any] = {"declaringClass": t.declaring_class}
+    if t.declaring_method is not None:
+        lam["declaringMethod"] = _methods([t.declaring_method])[0]
+    lam["interfaces"] = list(t.interfaces)
+    return {"lambda": lam}
+
+
+def _reached_conditions(m: Metadata) -> Metadata:
+    """The same metadata with ``typeReachable`` conditions as ``typeReached``.
+
+    The unified format has only ``typeReached``; rebuilding through the merge joins entries
+    that become one identity, so the output never lists one entry twice.
+    """
+    if not any(c is not None and c.reachable for c in _all_conditions(m)):
+        return m
+    acc = Accumulator()
+    acc.add_metadata(m, condition_map=lambda c: c if c is None or not c.reachable else acc.condition(c.type_name, False))
+    return acc.build()
+
+
+def _all_conditions(m: Metadata) -> Iterable[Condition | None]:
+    for name in CATEGORIES:
+        for entry in getattr(m, name):
+            yield getattr(entry, "condition", None)
+
+
+def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
+    m = _reached_conditions(m)
+    # One unified entry carries every registration of a (type, condition).
+    reflection: dict[tuple, dict[str, Any]] = {}
+
+    def entry(t: TypeRef, c: Condition | None) -> dict[str, Any]:
+        key = (t, c)
+        if key not in reflection:
+            reflection[key] = {"flags": set(), "methods": set(), "fields": {}, "t": t, "c": c}
+        return reflection[key]
+
+    for table, extra in ((m.reflection, None), (m.jni, "jniAccessible")):
+        for e in table:
+            doc = entry(e.type, e.condition)
+            doc["flags"].update(f for f in e.flags if f in UNIFIED_FLAGS)
+            if extra:
+                doc["flags"].add(extra)
+            doc["methods"].update(e.methods)
+            for f in e.fields:
+                doc["fields"][f.name] = f
+    spilled_serialization = [s for s in m.serialization if s.custom_target_constructor_class]
+    for s in m.serialization:
+        if not s.custom_target_constructor_class:
+            entry(s.type, s.condition)["flags"].add("serializable")
+    for p in m.proxies:
+        entry(ProxyType(p.interfaces), p.condition)
+
+    reflection_docs = []
+    for key in sorted(reflection, key=lambda k: (type_key(k[0]), condition_key(k[1]))):
+        acc = reflection[key]
+        cond = acc["c"]
+        doc: dict[str, Any] = {}
+        if cond is not None:  # the unified format knows only typeReached
+            doc["condition"] = {"typeReached": cond.type_name}
+        doc["type"] = _unified_type(acc["t"])
+        for flag in sorted(acc["flags"]):
+            doc[flag] = True
+        if acc["fields"]:
+            doc["fields"] = _fields(acc["fields"].values(), with_access=False)
+        if acc["methods"]:
+            doc["methods"] = _methods(acc["methods"])
+        reflection_docs.append(doc)
+
+    resources: list[dict[str, Any]] = []
+    for g in m.resource_globs:
+        doc = {"condition": {"typeReached": g.condition.type_name}} if g.condition else {}
+        if g.module:
+            doc["module"] = g.module
+        doc["glob"] = g.glob
+        resources.append(doc)
+    for b in m.bundles:
+        if not b.locales and not b.class_names:
+            doc = {"condition": {"typeReached": b.condition.type_name}} if b.condition else {}
+            if b.module:
+                doc["module"] = b.module
+            doc["bundle"] = b.name
+            resources.append(doc)
+    docs: dict[FileKind, Any] = {FileKind.UNIFIED: {"reflection": reflection_docs, "resources": resources}}
+    if m.foreign:
+        foreign: dict[str, list] = {}
+        for f in m.foreign:
+            foreign.setdefault(f.section, []).append(json.loads(f.canonical_json))
+        docs[FileKind.UNIFIED]["foreign"] = foreign
+
+    # What the unified format cannot hold goes to legacy files beside it, as the agent does.
+    rest = Metadata(
+        resource_patterns=m.resource_patterns, resource_excludes=m.resource_excludes,
+        bundles=tuple(b for b in m.bundles if b.locales or b.class_names),
+        serialization=tuple(spilled_serialization),
+        serialization_lambda_capturing=m.serialization_lambda_capturing,
+        serialization_proxies=m.serialization_proxies, predefined_classes=m.predefined_classes,
+    )
+    legacy = _legacy_documents(rest)
+    if rest.resource_patterns or rest.resource_excludes or rest.bundles:
+        docs[FileKind.RESOURCE] = legacy[FileKind.RESOURCE]
+    if rest.serialization or rest.serialization_lambda_capturing or rest.serialization_proxies:
+        docs[FileKind.SERIALIZATION] = legacy[FileKind.SERIALIZATION]
+    if rest.predefined_classes:
+        docs[FileKind.PREDEFINED_CLASSES] = legacy[FileKind.PREDEFINED_CLASSES]
+    return docs
+
+
+# -- what a conversion cannot express -------------------------------------------------------
+
+def conversion_losses(m: Metadata, fmt: Format) -> list[str]:
+    """One line per kind of information the target format cannot express (empty: lossless)."""
+    notes: list[str] = []
+
+    def note(count: int, text: str) -> None:
+        if count:
+            notes.append(f"{count} {text}")
+
+    if fmt == "legacy":
+        note(sum(isinstance(e.type, LambdaType) for e in (*m.reflection, *m.jni)),
+             "lambda type entries dropped: the legacy format has no lambda types")
+        note(sum(isinstance(s.type, LambdaType) for s in m.serialization),
+             "serializable lambda types dropped: the legacy format has no lambda types")
+        note(len(m.foreign), "foreign (FFM) registrations dropped: the legacy files have no place for them")
+        return notes
+    types = (*m.reflection, *m.jni)
+    note(sum(bool(e.queried_methods) for e in types),
+         "types with queried-only methods: the unified format lists no queried members "
+         "(registering a type makes its members queryable)")
+    note(sum(any(f not in UNIFIED_FLAGS for f in e.flags) for e in types),
+         "types with flags the unified format lacks (queryAll*, allDeclaredClasses, ...): "
+         "implied there by registering the type")
+    note(sum(any(f.allow_write or f.allow_unsafe_access for f in e.fields) for e in types),
+         "types with allowWrite/allowUnsafeAccess fields: unified fields carry no access flags")
+    note(len(m.jni), "JNI entries merged with reflection entries of the same type: "
+         "jniAccessible applies to every registered member")
+    conditions = [e.condition for e in types] + [g.condition for g in m.resource_globs] + \
+        [b.condition for b in m.bundles] + [s.condition for s in m.serialization] + [p.condition for p in m.proxies]
+    note(sum(c is not None and c.reachable for c in conditions),
+         "typeReachable conditions written as typeReached (the only kind the unified format has)")
+    return notes

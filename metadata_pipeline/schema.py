@@ -1,0 +1,58 @@
+"""JSON-schema validation with the project's own schemas (``metadata_pipeline/schemas``).
+
+``validate`` and every written output go through jsonschema. The merge's hot path uses the
+parser's equivalent checks instead (see ``core/parse.py``); ``merge --strict-schema`` runs
+jsonschema on every input as well.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from metadata_pipeline.core.errors import InvalidMetadata
+from metadata_pipeline.core.kinds import FileKind
+
+__all__ = ["schema_for", "schema_errors", "check_schema"]
+
+
+@lru_cache(maxsize=None)
+def schema_for(kind: FileKind) -> dict[str, Any]:
+    name = ("reachability-metadata" if kind is FileKind.UNIFIED else f"{kind.value}-config") + ".schema.json"
+    return json.loads(resources.files("metadata_pipeline.schemas").joinpath(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(kind: FileKind):
+    from jsonschema import Draft202012Validator  # deferred: quick commands should not pay for it
+
+    schema = schema_for(kind)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _pointer(path: Any) -> str:
+    return "/" + "/".join(str(p) for p in path) if path else "/"
+
+
+def schema_errors(kind: FileKind, data: Any) -> list[InvalidMetadata]:
+    """Every schema violation, deepest entry first within each top-level entry."""
+    errors = sorted(_validator(kind).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), -len(e.absolute_path)))
+    out = []
+    for error in errors:
+        # oneOf failures say "is not valid under any of the given schemas"; the best match says why.
+        from jsonschema.exceptions import best_match
+
+        best = best_match([error]) if error.context else error
+        out.append(InvalidMetadata(best.message, _pointer(best.absolute_path)))
+    return out
+
+
+def check_schema(kind: FileKind, data: Any, path: Path) -> None:
+    """Raise the first schema violation, located in ``path`` (for ``merge --strict-schema``)."""
+    errors = schema_errors(kind, data)
+    if errors:
+        raise errors[0].located(str(path))
