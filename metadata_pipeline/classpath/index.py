@@ -49,8 +49,8 @@ class ClassPath:
         self._jdk_image: tuple[ImageIndex, dict[tuple[str, str], ImageEntry]] | None = None
 
     @classmethod
-    def open(cls, paths: Sequence[str], include_jdk: bool = True, jdk: str | os.PathLike[str] | None = None,
-             cache_dir: Path | None = None) -> "ClassPath":
+    def open(cls, paths: Sequence[str | os.PathLike[str]], include_jdk: bool = True,
+             jdk: str | os.PathLike[str] | None = None, cache_dir: Path | None = None) -> "ClassPath":
         """Index ``paths`` and, unless ``include_jdk`` is false, the JDK's modules.
 
         ``paths`` take the forms described in ``metadata_pipeline.classpath.sources``.
@@ -58,6 +58,8 @@ class ClassPath:
         ``cache_dir`` overrides where the JDK listing is cached. Raises ``ClassPathError``
         for a missing path, an unreadable jar, an empty classpath, or no JDK.
         """
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]  # one path, not a sequence of one-letter paths
         classpath = cls()
         try:
             planned = expand(paths)  # checks every path exists before any slow work

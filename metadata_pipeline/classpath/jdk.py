@@ -121,7 +121,8 @@ class Jdk:
         listing: dict[str, list[str]] = {}
         for entry in index.entries:
             listing.setdefault(entry.module, []).append(entry.name)
-        return listing
+        # The image stores names in hash order: sort, so resources() is stable.
+        return {module: sorted(listing[module]) for module in sorted(listing)}
 
     def image_index(self) -> ImageIndex | None:
         """The parsed image index (with resource offsets), or ``None`` for an unknown format."""
@@ -135,9 +136,9 @@ def list_with_jimage_tool(home: Path, reason: str = "") -> dict[str, list[str]]:
     """The listing as the JDK's own ``bin/jimage list`` prints it."""
     tool = home / "bin" / "jimage"
     modules = home / "lib" / "modules"
-    why = f"{reason}; " if reason else ""
     if not os.access(tool, os.X_OK):
-        raise ClassPathError(f"{modules}: {why}{tool} is missing, so the JDK's classes cannot be listed")
+        why = reason or f"{modules}: cannot be read here"
+        raise ClassPathError(f"{why}; {tool} is missing, so the JDK's classes cannot be listed")
     try:
         done = subprocess.run([str(tool), "list", str(modules)], capture_output=True, text=True,
                               timeout=300, check=False)

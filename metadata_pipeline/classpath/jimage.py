@@ -55,7 +55,8 @@ def read_image_index(path: Path) -> ImageIndex:
         _magic, version, _flags, _count, table_length, locations_size, strings_size = struct.unpack(
             order + "7I", head)
         if version >> 16 != _SUPPORTED_MAJOR:
-            raise JImageFormatError(f"{path}: module image version {version >> 16}.{version & 0xFFFF} is not supported")
+            raise JImageFormatError(
+                f"{path}: module image version {version >> 16}.{version & 0xFFFF} is not supported")
         image.seek(_HEADER.size + 4 * table_length)  # the redirect table only serves hashed lookups
         offsets_raw = image.read(4 * table_length)
         locations = image.read(locations_size)

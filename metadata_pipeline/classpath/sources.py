@@ -21,7 +21,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Literal, Protocol, Sequence
 
 from metadata_pipeline.classpath.errors import ClassPathError
 
@@ -32,7 +32,7 @@ __all__ = ["Origin", "Planned", "Source", "JarSource", "DirectorySource", "expan
 class Origin:
     """Where a class or resource was found: a jar, a classes directory, or a JDK module."""
 
-    kind: str  # "jar", "directory" or "jdk"
+    kind: Literal["jar", "directory", "jdk"]
     path: str  # the jar, the directory, or the JDK home
     module: str | None = None  # JDK module name
 
@@ -42,7 +42,7 @@ class Origin:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    kind: str  # "jar" or "directory"
+    kind: Literal["jar", "directory"]
     path: Path
 
 
@@ -81,7 +81,7 @@ class DirectorySource:
     def __init__(self, path: Path) -> None:
         self.origin = Origin("directory", str(path))
         self._root = path
-        names = []
+        names: list[str] = []
         for folder, _dirs, files in os.walk(path):
             relative = os.path.relpath(folder, path)
             prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
@@ -99,12 +99,14 @@ class DirectorySource:
         pass  # nothing held open
 
 
-def expand(paths: Sequence[str]) -> list[Planned]:
+def expand(paths: Sequence[str | os.PathLike[str]]) -> list[Planned]:
     """Resolve path forms to the jars and directories to open, in classpath order.
 
     A jar named twice (also through different forms) is kept at its first place only, as
     the JVM would never look at the second one.
     """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # one path, not a sequence of one-letter paths
     planned: list[Planned] = []
     seen: set[str] = set()
     for given in paths:

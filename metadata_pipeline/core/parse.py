@@ -226,15 +226,13 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
             extras = extras - {"jniAccessible"}
         else:
-            # An entry registers its type for reflection when it says something about
-            # reflection (members, access flags) or nothing at all; one that only marks the
-            # type serializable or JNI-accessible is the legacy serialization/JNI entry, and
-            # a proxy type also defines the proxy class (the legacy proxy-config entry).
-            says_reflection = len(flags) > len(extras) or "methods" in raw or "fields" in raw
+            # Every entry registers its type for reflection, whatever else it marks it as; a
+            # bare proxy type is the exception: it defines the proxy class (the legacy
+            # proxy-config entry) and registers nothing for reflection.
             is_proxy = isinstance(type_ref, ProxyType)
             if is_proxy:
                 acc.proxies.add(ProxyEntry(type_ref.interfaces, condition))
-            if says_reflection or not (extras or is_proxy):
+            if not is_proxy or len(flags) > len(extras) or "methods" in raw or "fields" in raw:
                 _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, extras)
         if "jniAccessible" in extras:
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)

@@ -368,6 +368,10 @@ def conversion_losses(m: Metadata, fmt: Format) -> list[str]:
          "types with allowWrite/allowUnsafeAccess fields: unified fields carry no access flags")
     note(len(m.jni), "JNI entries merged with reflection entries of the same type: "
          "jniAccessible applies to every registered member")
+    registered = {e.identity for e in m.reflection}
+    note(sum((s.type, s.condition) not in registered and not isinstance(s.type, ProxyType) for s in m.serialization),
+         "serialization-only types become reflection registrations too "
+         "(every unified entry registers its type for reflection)")
     conditions = [e.condition for e in types] + [g.condition for g in m.resource_globs] + \
         [b.condition for b in m.bundles] + [s.condition for s in m.serialization] + [p.condition for p in m.proxies]
     note(sum(c is not None and c.reachable for c in conditions),

@@ -1,0 +1,174 @@
+"""Parsing and merge semantics, case by case (GraalVM native-image-utils' rules)."""
+
+from __future__ import annotations
+
+import pytest
+
+from metadata_pipeline.core.errors import InvalidMetadata
+from metadata_pipeline.core.kinds import FileKind
+from metadata_pipeline.core.merge import merge
+from metadata_pipeline.core.model import Condition, Field, MethodRef, ProxyEntry, ProxyType, ResourceGlob, ResourcePattern
+from metadata_pipeline.core.names import descriptor_name, source_name
+from metadata_pipeline.core.parse import parse
+from metadata_pipeline.core.resources import glob_matches, glob_of_regex, literal_of_regex, split_module
+
+
+@pytest.mark.parametrize("descriptor, source", [
+    ("[B", "byte[]"), ("[[I", "int[][]"), ("[Ljava.lang.String;", "java.lang.String[]"),
+    ("[[Lkafka.server.DelayedOperationPurgatory$WatcherList;", "kafka.server.DelayedOperationPurgatory$WatcherList[][]"),
+    ("java.lang.String", "java.lang.String"),
+])
+def test_descriptor_and_source_names_are_one_type(descriptor: str, source: str) -> None:
+    assert source_name(descriptor) == source
+    assert source_name(source) == source
+    assert descriptor_name(source) == (descriptor if descriptor.startswith("[") else source)
+
+
+def test_malformed_descriptor_is_an_error() -> None:
+    with pytest.raises(InvalidMetadata, match="malformed array type descriptor"):
+        parse(FileKind.REFLECT, [{"name": "[Q"}])
+
+
+def test_descriptor_and_source_spelling_merge_into_one_entry() -> None:
+    m = merge(parse(FileKind.REFLECT, [{"name": "[Ljava.lang.String;"}]),
+              parse(FileKind.UNIFIED, {"reflection": [{"type": "java.lang.String[]", "allDeclaredFields": True}]}))
+    assert [(e.type, e.flags) for e in m.reflection] == [("java.lang.String[]", frozenset({"allDeclaredFields"}))]
+
+
+def test_identity_is_type_and_condition() -> None:
+    m = parse(FileKind.REFLECT, [
+        {"name": "a.B", "condition": {"typeReachable": "x.Y"}},
+        {"name": "a.B", "condition": {"typeReached": "x.Y"}},
+        {"name": "a.B"},
+        {"name": "a.B", "methods": [{"name": "run", "parameterTypes": []}]},
+    ])
+    assert [e.condition for e in m.reflection] == [None, Condition("x.Y"), Condition("x.Y", reachable=True)]
+    assert m.reflection[0].methods == {MethodRef("run", ())}
+
+
+def test_accessed_beats_queried() -> None:
+    m = parse(FileKind.REFLECT, [
+        {"name": "a.B", "queryAllDeclaredMethods": True, "queriedMethods": [{"name": "get", "parameterTypes": []}]},
+        {"name": "a.B", "allDeclaredMethods": True, "methods": [{"name": "get", "parameterTypes": []}]},
+    ])
+    (entry,) = m.reflection
+    assert entry.flags == {"allDeclaredMethods"}
+    assert entry.methods == {MethodRef("get", ())} and not entry.queried_methods
+
+
+def test_false_flags_are_absent_and_fields_or_their_access() -> None:
+    m = parse(FileKind.REFLECT, [
+        {"name": "a.B", "allDeclaredFields": False, "fields": [{"name": "x"}]},
+        {"name": "a.B", "fields": [{"name": "x", "allowWrite": True}, {"name": "y", "allowUnsafeAccess": True}]},
+    ])
+    (entry,) = m.reflection
+    assert entry.flags == frozenset()
+    assert entry.fields == {Field("x", allow_write=True), Field("y", allow_unsafe_access=True)}
+
+
+def test_methods_without_parameter_types_are_every_overload_and_distinct() -> None:
+    (entry,) = parse(FileKind.REFLECT, [{"name": "a.B", "methods": [
+        {"name": "get"}, {"name": "get", "parameterTypes": []}, {"name": "get", "parameterTypes": ["[B"]}]}]).reflection
+    assert entry.methods == {MethodRef("get"), MethodRef("get", ()), MethodRef("get", ("byte[]",))}
+
+
+def test_proxies_are_ordered_interface_lists() -> None:
+    m = parse(FileKind.PROXY, [{"interfaces": ["a.I", "b.J"]}, {"interfaces": ["b.J", "a.I"]}, {"interfaces": ["a.I", "b.J"]}])
+    assert m.proxies == (ProxyEntry(("a.I", "b.J")), ProxyEntry(("b.J", "a.I")))
+
+
+def test_bare_unified_proxy_type_is_a_proxy_definition() -> None:
+    m = parse(FileKind.UNIFIED, {"reflection": [{"type": {"proxy": ["a.I"]}},
+                                                {"type": {"proxy": ["b.J"]}, "allPublicMethods": True}]})
+    assert m.proxies == (ProxyEntry(("a.I",)), ProxyEntry(("b.J",)))
+    assert [e.type for e in m.reflection] == [ProxyType(("b.J",))]
+
+
+def test_unified_flags_fan_out_to_jni_and_serialization() -> None:
+    m = parse(FileKind.UNIFIED, {"reflection": [
+        {"type": "a.Native", "jniAccessible": True, "fields": [{"name": "ptr"}]},
+        {"type": "a.Ser", "serializable": True},
+    ]})
+    assert [e.type for e in m.reflection] == ["a.Native", "a.Ser"]
+    assert [(e.type, e.fields) for e in m.jni] == [("a.Native", frozenset({Field("ptr")}))]
+    assert [s.type for s in m.serialization] == ["a.Ser"]
+
+
+def test_resource_regex_literal_is_the_same_resource_as_the_glob() -> None:
+    legacy = parse(FileKind.RESOURCE, {"resources": {"includes": [
+        {"pattern": "\\Qkafka/kafka-version.properties\\E"},
+        {"pattern": "java.base:\\Qjdk/internal/icu/impl/data/icudt72b/nfkc.nrm\\E"},
+    ]}})
+    unified = parse(FileKind.UNIFIED, {"resources": [
+        {"glob": "kafka/kafka-version.properties"},
+        {"module": "java.base", "glob": "jdk/internal/icu/impl/data/icudt72b/nfkc.nrm"},
+    ]})
+    assert legacy == unified
+    assert ResourceGlob("jdk/internal/icu/impl/data/icudt72b/nfkc.nrm", "java.base") in legacy.resource_globs
+
+
+def test_real_regexes_stay_regexes() -> None:
+    m = parse(FileKind.RESOURCE, {"resources": {"includes": [
+        {"pattern": "[a-z]+/[a-z0-9]+/libzstd-jni-[0-9.-]+(so|dll|dylib)"}]}})
+    assert m.resource_patterns == (ResourcePattern("[a-z]+/[a-z0-9]+/libzstd-jni-[0-9.-]+(so|dll|dylib)"),)
+
+
+@pytest.mark.parametrize("regex, glob", [
+    ("\\Qa/b.txt\\E", "a/b.txt"), ("a/b\\.txt", "a/b.txt"), ("\\Qa/\\E[^/]*\\Q.so\\E", "a/*.so"),
+    ("\\Qlib/\\E.*", "lib/**"), ("(.*/)?\\Qx.so\\E", "**/x.so"), ("\\Qa*b\\E", "a\\*b"),
+    ("a.txt", None), ("(so|dll)", None), ("\\d+", None),
+])
+def test_glob_of_regex(regex: str, glob: str | None) -> None:
+    assert glob_of_regex(regex) == glob
+
+
+def test_module_prefix_only_for_module_names() -> None:
+    assert split_module("java.base:\\Qa\\E") == ("java.base", "\\Qa\\E")
+    assert split_module("\\Qa:b\\E") == (None, "\\Qa:b\\E")
+    assert literal_of_regex("\\Qa\\Eb\\.c") == "ab.c"
+
+
+@pytest.mark.parametrize("glob, name, hit", [
+    ("kafka/*.properties", "kafka/kafka-version.properties", True),
+    ("kafka/*.properties", "kafka/sub/x.properties", False),
+    ("**/x.so", "a/b/x.so", True), ("**/x.so", "x.so", True), ("lib/**", "lib/a/b", True),
+])
+def test_glob_matching(glob: str, name: str, hit: bool) -> None:
+    assert glob_matches(glob, name) is hit
+
+
+def test_bundles_union_locales_per_identity() -> None:
+    m = parse(FileKind.RESOURCE, {"bundles": [{"name": "a.Msgs", "locales": ["en"]},
+                                              {"name": "a.Msgs", "locales": ["und"], "classNames": ["a.Msgs"]}]})
+    (b,) = m.bundles
+    assert b.locales == {"en", "und"} and b.class_names == {"a.Msgs"}
+
+
+def test_serialization_identity_includes_custom_constructor() -> None:
+    m = parse(FileKind.SERIALIZATION, {"types": [{"name": "a.B"}, {"name": "a.B", "customTargetConstructorClass": "java.lang.Object"}],
+                                       "lambdaCapturingTypes": [], "proxies": []})
+    assert len(m.serialization) == 2
+
+
+def test_predefined_classes_by_hash() -> None:
+    m = parse(FileKind.PREDEFINED_CLASSES, [{"type": "agent-extracted", "classes": [{"hash": "ab", "nameInfo": "x.Y"}, {"hash": "ab"}]}])
+    assert [(p.hash, p.name_info) for p in m.predefined_classes] == [("ab", "x.Y")]
+
+
+@pytest.mark.parametrize("kind, data, entry, problem", [
+    (FileKind.REFLECT, {"name": "a"}, "/", "expected an array"),
+    (FileKind.REFLECT, [{"name": "a", "bogus": 1}], "/0", "unknown key 'bogus'"),
+    (FileKind.REFLECT, [{"name": "a", "allDeclaredMethods": "yes"}], "/0/allDeclaredMethods", "expected true or false"),
+    (FileKind.REFLECT, [{}], "/0", "exactly one of 'name' or 'type'"),
+    (FileKind.REFLECT, [{"name": "a", "methods": [{"parameterTypes": []}]}], "/0/methods/0", "missing required key 'name'"),
+    (FileKind.REFLECT, [{"name": "a", "condition": {}}], "/0/condition", "exactly one"),
+    (FileKind.UNIFIED, {"reflection": [{"type": "a", "condition": {"typeReachable": "b"}}]}, "/reflection/0/condition", "unknown key"),
+    (FileKind.RESOURCE, {"resources": {"includes": [{"pattern": 3}]}}, "/resources/includes/0/pattern", "expected a string"),
+    (FileKind.UNIFIED, {"reflection": [{"type": {"lambda": {"declaringClass": "a", "interfaces": []}}}]},
+     "/reflection/0/type/lambda/interfaces", "at least one"),
+])
+def test_invalid_input_names_the_entry(kind, data, entry, problem) -> None:
+    with pytest.raises(InvalidMetadata) as info:
+        parse(kind, data)
+    assert info.value.entry == entry
+    assert problem in info.value.problem
