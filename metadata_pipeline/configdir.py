@@ -24,6 +24,7 @@ from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.core.parse import add_to
 from metadata_pipeline.errors import InputError
+from metadata_pipeline.fastload import DedupingReader, paused_gc
 
 __all__ = ["ConfigDir", "find_config_dirs", "read_json", "load", "LoadResult", "write_config_dir", "atomic_write_text", "LOCK_FILE"]
 
@@ -77,12 +78,15 @@ def find_config_dirs(inputs: Iterable[str | Path]) -> list[ConfigDir]:
     return found
 
 
-def read_json(path: Path) -> object:
-    """Decode one JSON file; a malformed or truncated one is an ``InvalidMetadata`` naming where."""
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def decode_json(data: bytes, path: Path) -> object:
+    """Decode one file's bytes; a malformed or truncated file is an ``InvalidMetadata`` saying where."""
     if not data.strip():
         raise InvalidMetadata("empty file (an agent killed while writing leaves these)", "", str(path))
     try:
@@ -91,6 +95,10 @@ def read_json(path: Path) -> object:
         truncated = " (truncated: was the agent killed mid-write?)" if exc.pos >= len(data.rstrip()) else ""
         raise InvalidMetadata(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{truncated}",
                               "", str(path)) from None
+
+
+def read_json(path: Path) -> object:
+    return decode_json(_read_bytes(path), path)
 
 
 @dataclass
@@ -116,10 +124,17 @@ def load(
     valid, so ``skip_invalid`` drops bad files completely, never halfway.
     """
     dirs = find_config_dirs(inputs)
+    with paused_gc():
+        return _load(dirs, skip_invalid, allow_stale_locks, provenance, check_schema, warn)
+
+
+def _load(dirs: list[ConfigDir], skip_invalid: bool, allow_stale_locks: bool, provenance: bool,
+          check_schema: Callable[[FileKind, object, Path], None] | None, warn: Callable[[str], None]) -> LoadResult:
     total = Accumulator()
     if provenance:
         total.track_provenance()
     skipped: list[str] = []
+    reader = DedupingReader(total, provenance)
     for cdir in dirs:
         if cdir.locked and not allow_stale_locks:
             message = (f"{cdir.path}: holds an agent {LOCK_FILE}: the agent is still running or was killed "
@@ -131,19 +146,20 @@ def load(
             continue
         for kind, path in cdir.files:
             try:
-                data = read_json(path)
                 if check_schema is not None:
+                    data = read_json(path)
                     check_schema(kind, data, path)
-                part = Accumulator(cdir.label)
-                add_to(part, kind, data)
+                    part = Accumulator(cdir.label)
+                    add_to(part, kind, data)
+                    total.absorb(part, cdir.label)
+                else:
+                    reader.add(kind, _read_bytes(path), cdir.label, lambda raw: decode_json(raw, path))
             except InvalidMetadata as exc:
                 located = exc if exc.file else exc.located(str(path))
                 if not skip_invalid:
                     raise InputError(str(located)) from None
                 skipped.append(str(located))
                 warn(f"skipped: {located}")
-                continue
-            total.absorb(part, cdir.label)
     return LoadResult(total.build(), total, skipped, dirs)
 
 

@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "metadata_pipeline" / "core"
-ALLOWED_STDLIB = {"__future__", "collections", "dataclasses", "enum", "functools", "itertools", "json", "re",
+# orjson is pure computation (a faster json); everything else here is the standard library.
+ALLOWED_STDLIB = {"orjson", "__future__", "collections", "dataclasses", "enum", "functools", "itertools", "json", "re",
                   "typing", "difflib", "fnmatch", "math", "string", "operator", "hashlib"}
 
 

@@ -77,7 +77,8 @@ class AgentOptions:
             value = getattr(self, f.name)
             if f.type == "bool" and not isinstance(value, bool):
                 raise InvalidAgentOptions(f"{f.name}: expected true or false, got {value!r}")
-            if f.type == "tuple[str, ...]" and not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+            is_paths = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+            if f.type == "tuple[str, ...]" and not is_paths:
                 raise InvalidAgentOptions(f"{f.name}: expected a tuple of paths, got {value!r}")
         if self.output_dir is not None:
             _check_path("output_dir", self.output_dir)
@@ -134,7 +135,8 @@ class AgentOptions:
 
 def _check_path(name: str, path: str) -> None:
     if not path.startswith("/"):
-        raise InvalidAgentOptions(f"{name}: {path!r}: must be an absolute path (JVMs on a node run in different directories)")
+        raise InvalidAgentOptions(
+            f"{name}: {path!r}: must be an absolute path (JVMs on a node run in different directories)")
     if "," in path:
         raise InvalidAgentOptions(f"{name}: {path!r}: contains a comma, but the agent splits its options on commas")
     if _CONTROL.search(path):

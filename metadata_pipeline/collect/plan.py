@@ -20,9 +20,10 @@ but another ``--shard`` runs it).
                  "nodes": 3 or null, "status": "run", "estimated_seconds": S or null}, ...]
     }
 
-``ignored`` counts the tests marked ``@ignore`` (run or not). ``tests`` is sorted by test id; ``nodes`` is what the test's ``@cluster`` asks for (null when it
-declares nothing); ``estimated_seconds`` comes from ``--timings``. ``runnable`` counts the tests
-all shards together run; ``selected`` those this run (shard) executes.
+``ignored`` counts the tests marked ``@ignore`` (run or not). ``tests`` is sorted by test id;
+``nodes`` is what the test's ``@cluster`` asks for (null when it declares nothing);
+``estimated_seconds`` comes from ``--timings``. ``runnable`` counts the tests all shards together
+run; ``selected`` those this run (shard) executes.
 """
 
 from __future__ import annotations

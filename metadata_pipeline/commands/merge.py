@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     from metadata_pipeline.configdir import atomic_write_text, load, write_config_dir
     from metadata_pipeline.core.provenance import provenance_document
-    from metadata_pipeline.core.serialize import conversion_losses, dumps, render
+    from metadata_pipeline.core.serialize import conversion_losses, documents, dumps
+    from metadata_pipeline.fastload import paused_gc
     from metadata_pipeline.output import check_output_schema, summary_line
     from metadata_pipeline.schema import check_schema
 
@@ -57,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
                   provenance=bool(args.provenance), check_schema=check_schema if args.strict_schema else None,
                   warn=warn)
     fmt = args.format or "legacy"
-    files = render(result.metadata, fmt)
-    check_output_schema(files)
+    with paused_gc():
+        docs = documents(result.metadata, fmt)
+        check_output_schema(docs)
+        files = {name: dumps(doc) for name, doc in docs.items()}
     for note in conversion_losses(result.metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
     out = Path(args.output)

@@ -59,19 +59,41 @@ class _TypeAcc:
         for name, bits in other.fields.items():
             mine[name] = mine.get(name, 0) | bits
 
-    def build(self, type_ref: TypeRef, condition: Condition | None) -> TypeEntry:
-        flags = set(self.flags)
-        for access, query in ACCESS_FLAGS.items():
-            if query and access in flags:
-                flags.discard(query)
+    def build(self, type_ref: TypeRef, condition: Condition | None, values: "_Values") -> TypeEntry:
+        flags = self.flags
+        if flags & _QUERY_FLAGS:
+            flags = flags - {query for access, query in ACCESS_FLAGS.items() if query and access in flags}
+        method, field_ = values.method, values.field
         return TypeEntry(
-            type=type_ref,
-            condition=condition,
-            flags=frozenset(flags),
-            methods=frozenset(MethodRef(n, p) for n, p in self.methods),
-            queried_methods=frozenset(MethodRef(n, p) for n, p in self.queried - self.methods),
-            fields=frozenset(Field(n, bool(b & _WRITE), bool(b & _UNSAFE)) for n, b in self.fields.items()),
+            type_ref, condition, frozenset(flags) if flags else _EMPTY,
+            frozenset(map(method, self.methods)) if self.methods else _EMPTY,
+            frozenset(map(method, self.queried - self.methods)) if self.queried else _EMPTY,
+            frozenset(field_(n, b) for n, b in self.fields.items()) if self.fields else _EMPTY,
         )
+
+
+_EMPTY: frozenset = frozenset()
+_QUERY_FLAGS = frozenset(q for q in ACCESS_FLAGS.values() if q)
+
+
+class _Values:
+    """One shared MethodRef/Field value per distinct member: members repeat across types."""
+
+    def __init__(self) -> None:
+        self._methods: dict[_Method, MethodRef] = {}
+        self._fields: dict[tuple[str, int], Field] = {}
+
+    def method(self, key: _Method) -> MethodRef:
+        ref = self._methods.get(key)
+        if ref is None:
+            ref = self._methods[key] = MethodRef(*key)
+        return ref
+
+    def field(self, name: str, bits: int) -> Field:
+        ref = self._fields.get((name, bits))
+        if ref is None:
+            ref = self._fields[(name, bits)] = Field(name, bool(bits & _WRITE), bool(bits & _UNSAFE))
+        return ref
 
 
 @dataclass(frozen=True)
@@ -193,6 +215,12 @@ class Accumulator:
                 for key, labels in other._sources.items():
                     self._sources[key].update(labels)
 
+    def add_sources(self, keys: Iterable[EntryKey], label: str) -> None:
+        """Record that ``label`` contributed the entries ``keys`` (already present here)."""
+        if self._sources is not None:
+            for key in keys:
+                self._sources[key].add(label)
+
     def track_provenance(self) -> "Accumulator":
         self._sources = defaultdict(set)
         return self
@@ -213,9 +241,11 @@ class Accumulator:
     # -- building ----------------------------------------------------------------------------
 
     def build(self) -> Metadata:
+        values = _Values()
+
         def types(table: dict) -> tuple[TypeEntry, ...]:
             keys = sorted(table, key=lambda k: (type_key(k[0]), condition_key(k[1])))
-            return tuple(table[k].build(*k) for k in keys)
+            return tuple(table[k].build(*k, values) for k in keys)
 
         bundles = tuple(
             Bundle(name, module, cond, frozenset(locales), frozenset(class_names))

@@ -12,6 +12,7 @@ literal regex resources become globs, ``module:`` prefixes become modules.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from metadata_pipeline.core.errors import InvalidMetadata
@@ -26,7 +27,7 @@ from metadata_pipeline.core.model import (
 from metadata_pipeline.core.names import source_name
 from metadata_pipeline.core.resources import glob_of_regex, split_module
 
-__all__ = ["parse", "add_to", "LEGACY_TYPE_FLAGS", "UNIFIED_TYPE_FLAGS"]
+__all__ = ["parse", "add_to", "add_legacy_type_entry", "LEGACY_TYPE_FLAGS", "UNIFIED_TYPE_FLAGS"]
 
 LEGACY_TYPE_FLAGS = frozenset(ACCESS_FLAGS) | QUERY_FLAGS
 UNIFIED_TYPE_FLAGS = UNIFIED_FLAGS | {"serializable", "jniAccessible"}
@@ -35,6 +36,7 @@ _UNIFIED_TYPE_KEYS = UNIFIED_TYPE_FLAGS | {"type", "condition", "methods", "fiel
 _METHOD_KEYS = frozenset({"name", "parameterTypes"})
 _FIELD_KEYS = frozenset({"name", "allowWrite", "allowUnsafeAccess"})
 _CONDITION_KEYS = frozenset({"typeReachable", "typeReached"})
+_NAME_ONLY = {"name": None}.keys()
 
 
 def parse(kind: FileKind, data: Any, source: str | None = None) -> Metadata:
@@ -132,7 +134,36 @@ def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
     return tuple(source_name(p) for p in _strings(params, path + "/parameterTypes"))
 
 
+_MISSING = object()
+
+
 def _methods(raw_list: Any, path: str) -> set:
+    """Method descriptors as (name, parameter types or None).
+
+    The loop checks the common, valid shape without building any JSON pointer; only when
+    something is off does ``_methods_checked`` walk again to say exactly where.
+    """
+    if type(raw_list) is list:
+        out = set()
+        for m in raw_list:
+            if type(m) is not dict or not m.keys() <= _METHOD_KEYS:
+                break
+            name = m.get("name")
+            if type(name) is not str:
+                break
+            params = m.get("parameterTypes", _MISSING)
+            if params is _MISSING:
+                out.add((name, None))
+            elif type(params) is list and all(type(p) is str for p in params):
+                out.add((name, tuple(map(source_name, params))))
+            else:
+                break
+        else:
+            return out
+    return _methods_checked(raw_list, path)
+
+
+def _methods_checked(raw_list: Any, path: str) -> set:
     out = set()
     for i, m in enumerate(_list(raw_list, path)):
         mpath = f"{path}/{i}"
@@ -177,8 +208,14 @@ def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: l
     if "queriedMethods" in raw:
         target.queried |= _methods(raw["queriedMethods"], epath + "/queriedMethods")
     if "fields" in raw:
+        fields = raw["fields"]
+        if type(fields) is list and all(type(f) is dict and f.keys() == _NAME_ONLY and type(f["name"]) is str for f in fields):
+            add = acc.add_field
+            for f in fields:  # the agent's usual shape: names only
+                add(target, f["name"], False, False)
+            return
         fpath = epath + "/fields"
-        for j, f in enumerate(_list(raw["fields"], fpath)):
+        for j, f in enumerate(_list(fields, fpath)):
             jpath = f"{fpath}/{j}"
             _obj(f, jpath, _FIELD_KEYS)
             if "name" not in f:
@@ -190,23 +227,26 @@ def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: l
             )
 
 
-def _legacy_types(table_name: str):
+def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str) -> tuple:
+    """Check one entry of a legacy reflect/jni file and add it; returns its identity."""
+    _obj(raw, epath, _LEGACY_TYPE_KEYS)
+    has_name, has_type = "name" in raw, "type" in raw
+    if has_name == has_type:
+        raise _fail(epath, "needs exactly one of 'name' or 'type'")
+    type_ref = (source_name(_str(raw["name"], epath + "/name")) if has_name
+                else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
+    condition = _condition(acc, raw, epath, True)
+    _reasons(raw, epath, True)
+    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
+    table = acc.reflection if kind is FileKind.REFLECT else acc.jni
+    _fill_members(acc, acc.type_entry(table, type_ref, condition), raw, epath, flags, ())
+    return (type_ref, condition)
+
+
+def _legacy_types(kind: FileKind):
     def parse_file(acc: Accumulator, data: Any) -> None:
-        path = ""
-        allowed = _LEGACY_TYPE_KEYS
-        table = getattr(acc, table_name)
-        for i, raw in enumerate(_list(data, path)):
-            epath = f"/{i}"
-            _obj(raw, epath, allowed)
-            has_name, has_type = "name" in raw, "type" in raw
-            if has_name == has_type:
-                raise _fail(epath, "needs exactly one of 'name' or 'type'")
-            type_ref = (source_name(_str(raw["name"], epath + "/name")) if has_name
-                        else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
-            condition = _condition(acc, raw, epath, True)
-            _reasons(raw, epath, True)
-            flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
-            _fill_members(acc, acc.type_entry(table, type_ref, condition), raw, epath, flags, ())
+        for i, raw in enumerate(_list(data, "")):
+            add_legacy_type_entry(acc, kind, raw, f"/{i}")
     return parse_file
 
 
@@ -260,14 +300,20 @@ _INCLUDE_KEYS = frozenset({"pattern", "condition"})
 _LEGACY_BUNDLE_KEYS = frozenset({"name", "module", "locales", "classNames", "condition"})
 
 
-def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None, module: str | None = None) -> None:
-    prefix_module, body = split_module(regex)
-    module = module or prefix_module
+@lru_cache(maxsize=65536)
+def _include_of_regex(regex: str) -> tuple[bool, str, str | None]:
+    """(is a glob, glob or regex, module) for a legacy include; the same patterns recur a lot."""
+    module, body = split_module(regex)
     glob = glob_of_regex(body)
-    if glob is not None:
-        acc.resource_globs.add(ResourceGlob(glob, module, condition))
+    return (True, glob, module) if glob is not None else (False, body, module)
+
+
+def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None) -> None:
+    is_glob, text, module = _include_of_regex(regex)
+    if is_glob:
+        acc.resource_globs.add(ResourceGlob(text, module, condition))
     else:
-        acc.resource_patterns.add(ResourcePattern(body, module, condition))
+        acc.resource_patterns.add(ResourcePattern(text, module, condition))
 
 
 def _parse_resource(acc: Accumulator, data: Any) -> None:
@@ -419,8 +465,8 @@ def _parse_unified(acc: Accumulator, data: Any) -> None:
 
 
 _PARSERS = {
-    FileKind.REFLECT: _legacy_types("reflection"),
-    FileKind.JNI: _legacy_types("jni"),
+    FileKind.REFLECT: _legacy_types(FileKind.REFLECT),
+    FileKind.JNI: _legacy_types(FileKind.JNI),
     FileKind.PROXY: _parse_proxy,
     FileKind.RESOURCE: _parse_resource,
     FileKind.SERIALIZATION: _parse_serialization,

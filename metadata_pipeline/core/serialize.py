@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Literal
 
+import orjson
+
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.model import (
@@ -25,19 +27,26 @@ from metadata_pipeline.core.model import (
 from metadata_pipeline.core.names import descriptor_name
 from metadata_pipeline.core.resources import literal_of_glob
 
-__all__ = ["Format", "render", "render_file", "conversion_losses", "dumps", "java_regex_of_glob"]
+__all__ = ["Format", "documents", "render", "render_file", "conversion_losses", "dumps", "java_regex_of_glob"]
 
 Format = Literal["legacy", "unified"]
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    # orjson's two-space indent is byte-for-byte json.dumps(indent=2, ensure_ascii=False),
+    # at a fraction of the cost (a Kafka-sized config is written on every merge).
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def documents(metadata: Metadata, fmt: Format) -> dict[str, Any]:
+    """File name -> the JSON document, for every file the format writes."""
+    docs = _legacy_documents(metadata) if fmt == "legacy" else _unified_documents(metadata)
+    return {kind.file_name: doc for kind, doc in docs.items()}
 
 
 def render(metadata: Metadata, fmt: Format) -> dict[str, str]:
     """File name -> canonical text, for every file the format writes."""
-    docs = _legacy_documents(metadata) if fmt == "legacy" else _unified_documents(metadata)
-    return {kind.file_name: dumps(doc) for kind, doc in docs.items()}
+    return {name: dumps(doc) for name, doc in documents(metadata, fmt).items()}
 
 
 def render_file(metadata: Metadata, kind: FileKind) -> str:

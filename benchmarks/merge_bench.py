@@ -1,0 +1,180 @@
+"""Merge benchmark: agent-shaped per-test output, merged the project's way and naively.
+
+Generates one config dir per (test, node, process) as `collect` keeps them: many tests share
+most types (the broker loads the same classes in every test), each adds a few of its own.
+Prints, measured in this one run, one ``name=value`` per line at the end:
+
+- parse_floor_seconds: only ``json.load`` of every file (the least any merge must do),
+- merge_seconds: the ``merge`` command itself (read, check, merge, render, validate, write),
+- merge_to_floor_ratio: the target is <= 1.25 on >= 200 MB (full mode),
+- naive_seconds / naive_to_merge_ratio: deepmerge with list append, then dedupe by
+  canonical JSON per entry (what a hand-written script does); target ratio >= 5,
+- peak RSS of each phase, measured in its own child process.
+
+  python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
+  python benchmarks/merge_bench.py            # >= 200 MB
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _type_entry(rnd: random.Random, i: int, variant: int | None = None) -> dict:
+    entry: dict = {"name": f"org.apache.kafka.pkg{i % 97}.Class{i}"}
+    if variant is not None:
+        entry["queriedMethods"] = [{"name": f"variant{variant}", "parameterTypes": []}]
+    if i % 3 == 0:
+        entry["methods"] = [{"name": f"m{j}", "parameterTypes": ["java.lang.String", "int"][: j % 3]}
+                            for j in range(1 + i % 6)]
+    if i % 5 == 0:
+        entry["fields"] = [{"name": f"f{j}"} for j in range(1 + i % 4)]
+    if i % 7 == 0:
+        entry["allDeclaredFields"] = True
+    if i % 11 == 0:
+        entry["queryAllPublicMethods"] = True
+    if i % 13 == 0:
+        entry["condition"] = {"typeReachable": f"org.apache.kafka.pkg{i % 17}.Trigger"}
+    return entry
+
+
+def agent_layout(doc: object) -> str:
+    """Text as GraalVM for JDK 17/21 agents write it: top-level entries at column 0."""
+    if not isinstance(doc, list):
+        return json.dumps(doc, indent=2) + "\n"
+    compact = lambda v: json.dumps(v, separators=(",", ":"))  # noqa: E731
+    entries = ["{\n" + ",\n".join(f"  {compact(k)}:{compact(v)}" for k, v in e.items()) + "\n}" for e in doc]
+    return "[\n" + ",\n".join(entries) + "\n]\n"
+
+
+def generate(root: Path, target_mb: int, seed: int = 7) -> tuple[int, int]:
+    """Write per-test dirs until ``target_mb`` is reached; returns (dirs, bytes)."""
+    rnd = random.Random(seed)
+    shared = list(range(6000))  # what every broker JVM touches
+    written = dirs = 0
+    test = 0
+    while written < target_mb * 1_000_000:
+        for node in ("ducker02", "ducker03"):
+            own = range(100_000 + test * 300, 100_000 + test * 300 + 300)
+            picked = [i for i in shared if rnd.random() < 0.92] + list(own)
+            # Some shared classes are used differently in this test: an extra member.
+            varied = {i for i in picked if rnd.random() < 0.03}
+            d = root / f"TestClass{test % 40}.test_{test}" / node / f"kafka.Kafka-{test}"
+            d.mkdir(parents=True)
+            files = {
+                "reflect-config.json": [_type_entry(rnd, i, test if i in varied else None) for i in sorted(picked)],
+                "jni-config.json": [_type_entry(rnd, i) for i in picked[:40]],
+                "resource-config.json": {"resources": {"includes": [
+                    {"pattern": f"\\Qorg/apache/kafka/res{i}.properties\\E"} for i in picked[:200]]}, "bundles": []},
+                "proxy-config.json": [{"interfaces": ["java.lang.Runnable"]}],
+                "serialization-config.json": {"types": [{"name": "java.lang.Long"}], "lambdaCapturingTypes": [], "proxies": []},
+                "predefined-classes-config.json": [{"type": "agent-extracted", "classes": []}],
+            }
+            for name, doc in files.items():
+                text = agent_layout(doc)
+                (d / name).write_text(text)
+                written += len(text)
+            dirs += 1
+        test += 1
+    return dirs, written
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.json"))
+
+
+def phase_floor(root: str) -> float:
+    start = time.perf_counter()
+    for path in _files(Path(root)):
+        with open(path, "rb") as fh:
+            json.load(fh)
+    return time.perf_counter() - start
+
+
+def phase_merge(root: str) -> float:
+    """The real command, as a user runs it: read, check, merge, render, validate, write."""
+    from metadata_pipeline.cli import main as cli
+
+    out = tempfile.mkdtemp(prefix="merge-bench-out-")
+    try:
+        start = time.perf_counter()
+        code = cli(["merge", root, "-o", str(Path(out) / "native-image-configs")])
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    assert code == 0
+    return seconds
+
+
+def phase_naive(root: str) -> float:
+    from deepmerge import always_merger
+
+    start = time.perf_counter()
+    merged: dict = {}
+    for path in _files(Path(root)):
+        with open(path, "rb") as fh:
+            always_merger.merge(merged, {path.name: json.load(fh)})
+    for name, doc in merged.items():  # dedupe whole entries, as a quick script would
+        if isinstance(doc, list):
+            merged[name] = sorted({json.dumps(e, sort_keys=True) for e in doc})
+    return time.perf_counter() - start
+
+
+def _child(fn, root: str, queue) -> None:
+    seconds = fn(root)
+    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def measure(fn, root: Path) -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of one phase, in a fresh process so RSS is its own."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fn, str(root), queue))
+    proc.start()
+    seconds, rss = queue.get()
+    proc.join()
+    return seconds, rss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="about 40 MB of input instead of 220 MB")
+    parser.add_argument("--mb", type=int, help="input size in MB (overrides --quick)")
+    parser.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive baseline")
+    args = parser.parse_args()
+    target = args.mb or (40 if args.quick else 220)
+    root = Path(tempfile.mkdtemp(prefix="merge-bench-"))
+    try:
+        dirs, size = generate(root, target)
+        print(f"generated {dirs} config dirs, {size / 1e6:.0f} MB in {root}", file=sys.stderr)
+        measure(phase_floor, root)  # warm the page cache so both phases read from memory
+        floor, floor_rss = measure(phase_floor, root)
+        merge, merge_rss = measure(phase_merge, root)
+        naive, naive_rss = (None, None) if args.skip_naive else measure(phase_naive, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"input_mb={size / 1e6:.1f}")
+    print(f"config_dirs={dirs}")
+    print(f"parse_floor_seconds={floor:.3f}")
+    print(f"merge_seconds={merge:.3f}")
+    print(f"merge_to_floor_ratio={merge / floor:.3f}")
+    print(f"parse_floor_peak_rss_mib={floor_rss:.0f}")
+    print(f"merge_peak_rss_mib={merge_rss:.0f}")
+    if naive is not None:
+        print(f"naive_seconds={naive:.3f}")
+        print(f"naive_to_merge_ratio={naive / merge:.2f}")
+        print(f"naive_peak_rss_mib={naive_rss:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

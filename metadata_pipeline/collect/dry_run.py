@@ -1,0 +1,77 @@
+"""``collect --dry-run``: the whole run, described, with nothing started or written (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metadata_pipeline.collect.instrumentation import (
+    FILTERS_DIR,
+    KAFKA_MOUNT,
+    OVERRIDES_SOURCE,
+    SELECTION_FILE,
+    SHIM,
+    Instrumentation,
+    ducktape_invocation,
+)
+from metadata_pipeline.collect.plan import TestPlan
+
+__all__ = ["ContainerLayout", "render_dry_run", "FROM_CONTAINERS_LAYER"]
+
+FROM_CONTAINERS_LAYER = "<see containers layer>"
+
+
+@dataclass(frozen=True)
+class ContainerLayout:
+    """What the containers layer decides; shown as-is by the dry run."""
+
+    image: str = FROM_CONTAINERS_LAYER
+    nodes: str = FROM_CONTAINERS_LAYER
+    cluster_file: str = FROM_CONTAINERS_LAYER
+    results_root: str = FROM_CONTAINERS_LAYER
+    python: str = "python3"  # the driver node's Python, which has ducktape
+    max_parallel: int | None = None
+
+
+def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayout, *, output: str,
+                   staged_overrides: str) -> str:
+    d, t = plan.discovery, plan.totals()
+    call = ducktape_invocation(plan, instr, cluster_file=layout.cluster_file, results_root=layout.results_root,
+                               python=layout.python, max_parallel=layout.max_parallel)
+    shard = f" in shard {plan.shard}, balanced by {'run time' if plan.timings else 'count'}" if plan.shard else ""
+    estimate = f", about {t['estimated_seconds']:.0f} s by {plan.timings}" if t["estimated_seconds"] is not None else ""
+    lines = [
+        "collect dry run: nothing is started or written",
+        "",
+        "tests",
+        f"  kafka checkout   {d.kafka_dir}",
+        f"  discovered       {t['discovered']} by ducktape {d.ducktape_version} ({d.python}), "
+        f"{t['ignored']} marked @ignore{' (run: --include-ignored)' if plan.include_ignored else ' (not run)'}",
+        f"  to run           {t['selected']} of {t['runnable']} runnable{shard}{estimate}",
+        "image",
+        f"  build            {layout.image}",
+        "nodes",
+        f"  nodes            {layout.nodes}",
+        "mounts (read-only)",
+        f"  {d.kafka_dir} -> {KAFKA_MOUNT}",
+        f"  {staged_overrides} (staged from {OVERRIDES_SOURCE}) -> {instr.mount}",
+        "agent",
+        f"  java shim        {instr.container_path(SHIM)} in front of {instr.real_java}",
+        f"  instrumented     {' '.join(instr.instrumented)} (every other JVM runs untouched)",
+        f"  jvm argument     {instr.options.jvm_argument()}",
+        f"  per process      {instr.options.output_dir}",
+    ]
+    lines += [f"  filter file      {host} -> {instr.mount}/{FILTERS_DIR}/{name}" for host, name in instr.filter_files]
+    lines += [
+        "ducktape (in the driver node)",
+        f"  {call.shell()}",
+    ]
+    if call.selection is not None:
+        lines.append(f"  selection        {len(call.selection)} test ids in {instr.container_path(SELECTION_FILE)}")
+    lines += [
+        "output",
+        f"  ducktape copies  {instr.agent_root} of every node after each test into",
+        f"                   {layout.results_root}/<session>/<test class>/<method>/<args>/<index>/"
+        f"<service id>/<node>/{instr.agent_root.rsplit('/', 1)[1]}/",
+        f"  collected into   {output}",
+    ]
+    return "\n".join(lines) + "\n"
