@@ -124,3 +124,15 @@ def metadata_of(docs: dict[FileKind, object]) -> Metadata:
 
 
 metadata_values = config_dir_documents().map(metadata_of)
+
+
+def reparse(files: dict[str, str]) -> Metadata:
+    """Parse rendered files back (file name -> text) into one value."""
+    import json
+
+    from metadata_pipeline.core.kinds import kind_of_file
+
+    acc = Accumulator()
+    for name, text in files.items():
+        add_to(acc, kind_of_file(name), json.loads(text))
+    return acc.build()

@@ -15,14 +15,7 @@ from metadata_pipeline.core.serialize import conversion_losses, java_regex_of_gl
 from metadata_pipeline.output import check_output_schema
 
 from conftest import REFERENCE
-from strategies import metadata_values
-
-
-def reparse(files: dict[str, str]) -> Metadata:
-    acc = Accumulator()
-    for name, text in files.items():
-        add_to(acc, kind_of_file(name), json.loads(text))
-    return acc.build()
+from strategies import metadata_values, reparse
 
 
 @given(metadata_values)

@@ -40,6 +40,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-stale-locks", action="store_true",
                    help="use config dirs that still hold an agent .lock (a JVM killed with SIGKILL leaves one; "
                         "its last periodic snapshot is then what there is)")
+    check = p.add_argument_group("checking (the CI gate)")
+    check.add_argument("--check", action="store_true",
+                       help="write nothing; exit 0 when OUTDIR already holds this merge (semantically), "
+                            "1 with a readable diff when it does not")
+    check.add_argument("--strict", action="store_true",
+                       help="with --check: also fail (exit 1) when OUTDIR is right but not in canonical form")
+    check.add_argument("--github", action="store_true",
+                       help="with --check: add ::error annotations for GitHub Actions (automatic when GITHUB_ACTIONS=true)")
+    check.add_argument("--diff-format", choices=("text", "markdown", "json"), default="text",
+                       help="with --check: how to print the difference (default text)")
     p.set_defaults(run=run)
 
 
@@ -51,12 +61,18 @@ def run(args: argparse.Namespace) -> int:
     from metadata_pipeline.core.serialize import conversion_losses, documents, dumps
     from metadata_pipeline.fastload import paused_gc
     from metadata_pipeline.output import check_output_schema, summary_line
+    from metadata_pipeline.errors import UsageError
     from metadata_pipeline.schema import check_schema
 
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731
     result = load(args.inputs, skip_invalid=args.skip_invalid, allow_stale_locks=args.allow_stale_locks,
                   provenance=bool(args.provenance), check_schema=check_schema if args.strict_schema else None,
                   warn=warn)
+    out = Path(args.output)
+    if args.check:
+        return _check(args, result.metadata, out)
+    if args.strict or args.github:
+        raise UsageError("--strict and --github go with --check")
     fmt = args.format or "legacy"
     with paused_gc():
         docs = documents(result.metadata, fmt)
@@ -64,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
         files = {name: dumps(doc) for name, doc in docs.items()}
     for note in conversion_losses(result.metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
-    out = Path(args.output)
     write_config_dir(out, files)
     if args.provenance:
         doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs])
@@ -72,4 +87,48 @@ def run(args: argparse.Namespace) -> int:
     print(f"merged {len(result.dirs)} config dir(s) into {out}: {summary_line(result.metadata)}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
+    return 0
+
+
+def _check(args: argparse.Namespace, merged, out) -> int:
+    """Compare the merge with OUTDIR; print what differs in a maintainer's terms."""
+    from metadata_pipeline.configdir import find_config_dirs, load
+    from metadata_pipeline.core.diff import diff
+    from metadata_pipeline.core.diff_report import summary_text
+    from metadata_pipeline.core.kinds import FileKind
+    from metadata_pipeline.core.serialize import render
+    from metadata_pipeline.errors import InputError
+    from metadata_pipeline.fastload import paused_gc
+    from metadata_pipeline.report import github_annotations, in_github_actions, print_diff
+
+    if not out.is_dir():
+        raise InputError(f"{out}: no such config directory to check against (run merge without --check to create it)")
+    committed_dirs = find_config_dirs([out])
+    committed = load([out]).metadata
+    present = {path.name for d in committed_dirs if d.path == out.absolute() or d.path == out for _, path in d.files}
+    fmt = args.format or ("unified" if FileKind.UNIFIED.file_name in present else "legacy")
+    d = diff(committed, merged)
+    inputs = " ".join(args.inputs)
+    if d:
+        print(f"{out} differs from what the collected metadata says ({summary_text(d)}):")
+        sys.stdout.flush()
+        print_diff(d, args.diff_format)
+        if args.github or in_github_actions():
+            for line in github_annotations(d, str(out), fmt):
+                print(line)
+        print(f"to update: metadata-pipeline merge {inputs} -o {out}" + (f" --format {fmt}" if fmt != "legacy" else ""),
+              file=sys.stderr)
+        return 1
+    with paused_gc():
+        expected = render(merged, fmt)
+    stale = sorted(name for name, text in expected.items()
+                   if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text)
+    stale += sorted(name for name in present if name not in expected)
+    if stale:
+        print(f"{out} is up to date, but not in canonical {fmt} form: {', '.join(stale)} "
+              f"(rewrite with: metadata-pipeline merge {inputs} -o {out})", file=sys.stderr)
+        return 1 if args.strict else 0
+    from metadata_pipeline.output import summary_line
+
+    print(f"{out} is up to date ({summary_line(merged)})")
     return 0

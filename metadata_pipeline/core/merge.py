@@ -26,7 +26,7 @@ from metadata_pipeline.core.model import (
     SerializationEntry, TypeEntry, TypeRef, condition_key, type_key,
 )
 
-__all__ = ["Accumulator", "merge", "Provenance", "EntryKey"]
+__all__ = ["Accumulator", "merge", "Provenance", "EntryKey", "identity_of"]
 
 _WRITE, _UNSAFE = 1, 2
 # (name, parameter types or None) while accumulating; MethodRef once built.
@@ -232,7 +232,7 @@ class Accumulator:
             yield ("jni", key)
         for name in _SET_CATEGORIES:
             for value in getattr(self, name):
-                yield (name, _identity(value))
+                yield (name, identity_of(value))
         for key in self.bundles:
             yield ("bundles", key)
         for hash_ in self.predefined_classes:
@@ -278,7 +278,7 @@ class Accumulator:
         return Provenance({key: tuple(sorted(labels)) for key, labels in self._sources.items()})
 
 
-def _identity(value: object) -> tuple:
+def identity_of(value: object) -> tuple:
     """Identity of a set-kept entry: all of its fields (they are whole values)."""
     if isinstance(value, ResourceGlob):
         return (value.glob, value.module, value.condition)
@@ -311,7 +311,7 @@ def _part_key(part: object) -> tuple:
 
 
 def _sort_key(value: object) -> tuple:
-    return tuple(_part_key(part) for part in _identity(value))
+    return tuple(_part_key(part) for part in identity_of(value))
 
 
 def _sorted(values: set) -> tuple:
