@@ -9,7 +9,11 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
 - merge_to_floor_ratio: the target is <= 1.25 on >= 200 MB (full mode),
 - naive_seconds / naive_to_merge_ratio: deepmerge with list append, then dedupe by
   canonical JSON per entry (what a hand-written script does); target ratio >= 5,
-- peak RSS of each phase, measured in its own child process.
+- peak RSS of each phase, measured in its own child process,
+- check_seconds / check_to_floor_ratio: ``merge --check`` of ~50 MB of collected input
+  against a Kafka-sized committed dir (330 types, 40 resources): should be dominated by
+  reading the input,
+- diff_kafka_sized_seconds: ``diff`` of two Kafka-sized config dirs (target: well under 1 s).
 
   python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
   python benchmarks/merge_bench.py            # >= 200 MB
@@ -18,6 +22,8 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import multiprocessing as mp
 import random
@@ -129,6 +135,51 @@ def phase_naive(root: str) -> float:
     return time.perf_counter() - start
 
 
+def kafka_sized_configs(path: Path, seed: int) -> None:
+    """A committed config dir the size of Kafka's (about 330 types, 40 resources)."""
+    rnd = random.Random(seed)
+    reflect = [_type_entry(rnd, i) for i in sorted(rnd.sample(range(8000), 330))]
+    includes = [{"pattern": f"\\Qorg/apache/kafka/res{i}.properties\\E"} for i in sorted(rnd.sample(range(300), 40))]
+    path.mkdir(parents=True)
+    (path / "reflect-config.json").write_text(agent_layout(reflect))
+    (path / "resource-config.json").write_text(json.dumps({"resources": {"includes": includes}, "bundles": []}))
+
+
+def phase_check(root: str) -> float:
+    """``merge --check`` of the collected tree against a Kafka-sized committed dir."""
+    from metadata_pipeline.cli import main as cli
+
+    committed = Path(tempfile.mkdtemp(prefix="merge-bench-committed-")) / "native-image-configs"
+    kafka_sized_configs(committed, 1)
+    try:
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli(["merge", root, "-o", str(committed), "--check", "--diff-format", "json"])
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(committed.parent, ignore_errors=True)
+    assert code in (0, 1)
+    return seconds
+
+
+def phase_diff(_: str) -> float:
+    """``diff`` of two Kafka-sized config dirs that differ a little."""
+    from metadata_pipeline.cli import main as cli
+
+    base = Path(tempfile.mkdtemp(prefix="merge-bench-diff-"))
+    try:
+        kafka_sized_configs(base / "old", 1)
+        kafka_sized_configs(base / "new", 2)
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli(["diff", str(base / "old"), str(base / "new")])
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert code == 1
+    return seconds
+
+
 def _child(fn, root: str, queue) -> None:
     seconds = fn(root)
     queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
@@ -160,6 +211,18 @@ def main() -> int:
         floor, floor_rss = measure(phase_floor, root)
         merge, merge_rss = measure(phase_merge, root)
         naive, naive_rss = (None, None) if args.skip_naive else measure(phase_naive, root)
+        # merge --check on ~50 MB of collected input (part of the tree) against Kafka-sized configs.
+        check_root = root / "check-input"
+        check_root.mkdir()
+        check_size = 0
+        for test_dir in sorted(p for p in root.iterdir() if p.name.startswith("TestClass")):
+            if check_size >= 50_000_000:
+                break
+            check_size += sum(f.stat().st_size for f in test_dir.rglob("*.json"))
+            shutil.move(str(test_dir), check_root / test_dir.name)
+        check_floor, _ = measure(phase_floor, check_root)
+        check, check_rss = measure(phase_check, check_root)
+        diff_seconds, _ = measure(phase_diff, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"input_mb={size / 1e6:.1f}")
@@ -169,6 +232,12 @@ def main() -> int:
     print(f"merge_to_floor_ratio={merge / floor:.3f}")
     print(f"parse_floor_peak_rss_mib={floor_rss:.0f}")
     print(f"merge_peak_rss_mib={merge_rss:.0f}")
+    print(f"check_input_mb={check_size / 1e6:.1f}")
+    print(f"check_parse_floor_seconds={check_floor:.3f}")
+    print(f"check_seconds={check:.3f}")
+    print(f"check_to_floor_ratio={check / check_floor:.3f}")
+    print(f"check_peak_rss_mib={check_rss:.0f}")
+    print(f"diff_kafka_sized_seconds={diff_seconds:.3f}")
     if naive is not None:
         print(f"naive_seconds={naive:.3f}")
         print(f"naive_to_merge_ratio={naive / merge:.2f}")
