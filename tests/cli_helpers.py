@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,11 @@ class Result:
 
 
 def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the CLI; by default outside the repository, so its metadata-pipeline.toml does not apply."""
     proc = subprocess.run(
         [sys.executable, "-m", "metadata_pipeline", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=600,
+        capture_output=True, text=True, cwd=cwd or tempfile.gettempdir(), env={**os.environ, **(env or {})},
+        timeout=600,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip (with a warning) input files that are malformed or invalid instead of failing")
     p.add_argument("--strict-schema", action="store_true",
                    help="also validate every input with jsonschema (slower; the parser's own checks are equivalent)")
+    p.add_argument("--filter", action="append", default=[], metavar="FILE", dest="filters",
+                   help="drop entries of classes a filter file excludes (the agent's filter format; repeatable, "
+                        "later rules win); added to the filters of metadata-pipeline.toml")
+    p.add_argument("--no-config", action="store_true",
+                   help="ignore metadata-pipeline.toml (its default filters and format)")
     p.add_argument("--allow-stale-locks", action="store_true",
                    help="use config dirs that still hold an agent .lock (a JVM killed with SIGKILL leaves one; "
                         "its last periodic snapshot is then what there is)")
@@ -61,36 +66,45 @@ def run(args: argparse.Namespace) -> int:
     from metadata_pipeline.core.serialize import conversion_losses, documents, dumps
     from metadata_pipeline.fastload import paused_gc
     from metadata_pipeline.output import check_output_schema, summary_line
+    from metadata_pipeline.core.filters import apply_filter
     from metadata_pipeline.errors import UsageError
+    from metadata_pipeline.filterfiles import load_filters, report_lines
+    from metadata_pipeline.settings import Settings, load_settings
     from metadata_pipeline.schema import check_schema
 
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731
     result = load(args.inputs, skip_invalid=args.skip_invalid, allow_stale_locks=args.allow_stale_locks,
                   provenance=bool(args.provenance), check_schema=check_schema if args.strict_schema else None,
                   warn=warn)
+    settings = Settings() if args.no_config else load_settings()
+    class_filter = load_filters([*settings.filters, *map(Path, args.filters)])
+    metadata, removed = apply_filter(result.metadata, class_filter)
+    if class_filter.rules:
+        for line in report_lines(removed):
+            print(line, file=sys.stderr)
     out = Path(args.output)
     if args.check:
-        return _check(args, result.metadata, out)
+        return _check(args, metadata, out, settings.format)
     if args.strict or args.github:
         raise UsageError("--strict and --github go with --check")
-    fmt = args.format or "legacy"
+    fmt = args.format or settings.format or "legacy"
     with paused_gc():
-        docs = documents(result.metadata, fmt)
+        docs = documents(metadata, fmt)
         check_output_schema(docs)
         files = {name: dumps(doc) for name, doc in docs.items()}
-    for note in conversion_losses(result.metadata, fmt):
+    for note in conversion_losses(metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
     write_config_dir(out, files)
     if args.provenance:
-        doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs])
+        doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs], metadata)
         atomic_write_text(Path(args.provenance), dumps(doc))
-    print(f"merged {len(result.dirs)} config dir(s) into {out}: {summary_line(result.metadata)}")
+    print(f"merged {len(result.dirs)} config dir(s) into {out}: {summary_line(metadata)}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
     return 0
 
 
-def _check(args: argparse.Namespace, merged, out) -> int:
+def _check(args: argparse.Namespace, merged, out, default_format: str | None) -> int:
     """Compare the merge with OUTDIR; print what differs in a maintainer's terms."""
     from metadata_pipeline.configdir import find_config_dirs, load
     from metadata_pipeline.core.diff import diff
@@ -106,7 +120,7 @@ def _check(args: argparse.Namespace, merged, out) -> int:
     committed_dirs = find_config_dirs([out])
     committed = load([out]).metadata
     present = {path.name for d in committed_dirs if d.path == out.absolute() or d.path == out for _, path in d.files}
-    fmt = args.format or ("unified" if FileKind.UNIFIED.file_name in present else "legacy")
+    fmt = args.format or ("unified" if FileKind.UNIFIED.file_name in present else default_format or "legacy")
     d = diff(committed, merged)
     inputs = " ".join(args.inputs)
     if d:

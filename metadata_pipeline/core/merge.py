@@ -26,7 +26,7 @@ from metadata_pipeline.core.model import (
     SerializationEntry, TypeEntry, TypeRef, condition_key, type_key,
 )
 
-__all__ = ["Accumulator", "merge", "Provenance", "EntryKey", "identity_of"]
+__all__ = ["Accumulator", "merge", "Provenance", "EntryKey", "identity_of", "keys_of"]
 
 _WRITE, _UNSAFE = 1, 2
 # (name, parameter types or None) while accumulating; MethodRef once built.
@@ -316,6 +316,21 @@ def _sort_key(value: object) -> tuple:
 
 def _sorted(values: set) -> tuple:
     return tuple(sorted(values, key=_sort_key))
+
+
+def keys_of(m: Metadata) -> Iterable[EntryKey]:
+    """The (category, identity) of every entry of a built value (as provenance keys them)."""
+    for e in m.reflection:
+        yield ("reflection", e.identity)
+    for e in m.jni:
+        yield ("jni", e.identity)
+    for name in _SET_CATEGORIES:
+        for value in getattr(m, name):
+            yield (name, identity_of(value))
+    for b in m.bundles:
+        yield ("bundles", b.identity)
+    for p in m.predefined_classes:
+        yield ("predefined_classes", (p.hash,))
 
 
 def merge(*inputs: Metadata) -> Metadata:
