@@ -42,17 +42,26 @@ def _line(change, colour: bool) -> str:
     return f"\033[{_COLOUR[change.action]}m{line}\033[0m" if colour else line
 
 
+def _grouped(d: MetadataDiff):
+    """(category heading or None, change) in order; the heading comes with a category's first change."""
+    counts = d.counts()
+    current = None
+    for change in d.changes:
+        heading = None
+        if change.category != current:
+            current = change.category
+            summary = ", ".join(f"{n} {a}" for a, n in counts[current].items())
+            heading = (CATEGORY_LABELS[current], summary)
+        yield heading, change
+
+
 def as_text(d: MetadataDiff, colour: bool = False) -> str:
     if not d:
         return "no differences\n"
     out: list[str] = []
-    counts = d.counts()
-    current = None
-    for change in d.changes:
-        if change.category != current:
-            current = change.category
-            summary = ", ".join(f"{n} {a}" for a, n in counts[current].items())
-            out.append(f"{CATEGORY_LABELS[current]}: {summary}")
+    for heading, change in _grouped(d):
+        if heading:
+            out.append(f"{heading[0]}: {heading[1]}")
         out.append(_line(change, colour))
         out += [f"      {detail}" for detail in change.details]
     return "\n".join(out) + "\n"
@@ -62,13 +71,9 @@ def as_markdown(d: MetadataDiff, title: str = "Reachability metadata changes") -
     if not d:
         return f"### {title}\n\nNo differences.\n"
     out = [f"### {title}"]
-    counts = d.counts()
-    current = None
-    for change in d.changes:
-        if change.category != current:
-            current = change.category
-            summary = ", ".join(f"{n} {a}" for a, n in counts[current].items())
-            out += ["", f"**{CATEGORY_LABELS[current]}** ({summary})", ""]
+    for heading, change in _grouped(d):
+        if heading:
+            out += ["", f"**{heading[0]}** ({heading[1]})", ""]
         if change.to is None:
             text = f"`{change.entry}`"
         else:

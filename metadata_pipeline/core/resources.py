@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["literal_of_regex", "glob_of_regex", "glob_of_literal", "literal_of_glob", "split_module",
+__all__ = ["literal_of_regex", "glob_of_regex", "glob_of_literal", "glob_parts", "literal_of_glob", "split_module",
            "regex_of_glob", "glob_matches"]
 
 # Characters that are plain in a Java regex (outside \Q..\E) when not escaped.
@@ -103,45 +103,47 @@ def glob_of_literal(name: str) -> str:
     return "".join("\\" + c if c in _GLOB_META else c for c in name)
 
 
-def literal_of_glob(glob: str) -> str | None:
-    """The one name a glob matches, or None when it has wildcards."""
-    out: list[str] = []
+def glob_parts(glob: str) -> list[tuple[bool, str]]:
+    """A glob as (is wildcard, text) runs: wildcards ``**/``, ``**``, ``*``; literal text unescaped.
+
+    The one reading of a glob that matching, literal detection and the legacy writer share.
+    """
+    parts: list[tuple[bool, str]] = []
+    run: list[str] = []
     i = 0
     while i < len(glob):
         c = glob[i]
         if c == "\\" and i + 1 < len(glob):
-            out.append(glob[i + 1])
+            run.append(glob[i + 1])
             i += 2
             continue
-        if c in _GLOB_META:
-            return None
-        out.append(c)
-        i += 1
-    return "".join(out)
+        wildcard = next((w for w in ("**/", "**", "*") if glob.startswith(w, i)), None)
+        if wildcard is None:
+            run.append(c)
+            i += 1
+            continue
+        if run:
+            parts.append((False, "".join(run)))
+            run = []
+        parts.append((True, wildcard))
+        i += len(wildcard)
+    if run:
+        parts.append((False, "".join(run)))
+    return parts
+
+
+def literal_of_glob(glob: str) -> str | None:
+    """The one name a glob matches, or None when it has wildcards."""
+    parts = glob_parts(glob)
+    return None if any(wild for wild, _ in parts) else "".join(text for _, text in parts)
+
+
+_PY_WILDCARDS = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*"}
 
 
 def regex_of_glob(glob: str) -> str:
     """A Python regex for a GraalVM glob: ``**`` any depth, ``*`` within one path level."""
-    out: list[str] = []
-    i = 0
-    while i < len(glob):
-        c = glob[i]
-        if c == "\\" and i + 1 < len(glob):
-            out.append(re.escape(glob[i + 1]))
-            i += 2
-        elif glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
+    return "".join(_PY_WILDCARDS[text] if wild else re.escape(text) for wild, text in glob_parts(glob))
 
 
 def glob_matches(glob: str, name: str) -> bool:

@@ -25,7 +25,7 @@ from metadata_pipeline.core.model import (
     condition_key, type_key,
 )
 from metadata_pipeline.core.names import descriptor_name
-from metadata_pipeline.core.resources import literal_of_glob
+from metadata_pipeline.core.resources import glob_parts
 
 __all__ = ["Format", "documents", "render", "render_file", "conversion_losses", "dumps", "java_regex_of_glob"]
 
@@ -124,38 +124,13 @@ def _legacy_type_entries(entries: Iterable[TypeEntry]) -> list[dict[str, Any]]:
     return [_legacy_type_entry(e) for e in sorted(entries, key=key) if not isinstance(e.type, LambdaType)]
 
 
+_JAVA_WILDCARDS = {"**/": "(.*/)?", "**": ".*", "*": "[^/]*"}
+
+
 def java_regex_of_glob(glob: str, module: str | None) -> str:
     """A Java regex, as GraalVM for JDK 17/21 reads, matching what the glob matches."""
     prefix = f"{module}:" if module else ""
-    literal = literal_of_glob(glob)
-    if literal is not None:
-        return prefix + _quote(literal)
-    parts: list[str] = []
-    i, run = 0, []
-    while i < len(glob):
-        c = glob[i]
-        if c == "\\" and i + 1 < len(glob):
-            run.append(glob[i + 1])
-            i += 2
-            continue
-        wildcard = None
-        if glob.startswith("**/", i):
-            wildcard, i = "(.*/)?", i + 3
-        elif glob.startswith("**", i):
-            wildcard, i = ".*", i + 2
-        elif c == "*":
-            wildcard, i = "[^/]*", i + 1
-        else:
-            run.append(c)
-            i += 1
-        if wildcard:
-            if run:
-                parts.append(_quote("".join(run)))
-                run = []
-            parts.append(wildcard)
-    if run:
-        parts.append(_quote("".join(run)))
-    return prefix + "".join(parts)
+    return prefix + "".join(_JAVA_WILDCARDS[text] if wild else _quote(text) for wild, text in glob_parts(glob))
 
 
 def _quote(literal: str) -> str:
