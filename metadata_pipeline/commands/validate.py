@@ -27,29 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metadata_pipeline.configdir import LOCK_FILE, find_config_dirs, read_json
-    from metadata_pipeline.core.checks import semantic_findings
-    from metadata_pipeline.core.errors import InvalidMetadata
-    from metadata_pipeline.errors import InputError
-    from metadata_pipeline.schema import schema_errors
+    from metadata_pipeline.validation import validate_paths
 
-    findings: list[str] = []
-    files = 0
-    for cdir in find_config_dirs(args.paths):
-        if cdir.locked:
-            findings.append(f"{cdir.path / LOCK_FILE}: agent lock file left behind "
-                            "(the agent is still running or was killed; its output may be incomplete)")
-        for kind, path in cdir.files:
-            files += 1
-            try:
-                data = read_json(path)
-            except InvalidMetadata as exc:
-                raise InputError(str(exc)) from None
-            errors = schema_errors(kind, data)
-            findings += [f"{path}: {e.entry}: {e.problem}" for e in errors]
-            if not errors:  # semantic checks assume the shape the schema promises
-                findings += [f"{path}: {f.entry}: {f.problem}" for f in semantic_findings(kind, data)]
-    for line in findings:
+    result = validate_paths(args.paths)
+    for line in result.findings:
         print(line)
-    print(f"{files} file(s) checked, {len(findings)} finding(s)")
-    return 1 if findings else 0
+    print(f"{result.files} file(s) checked, {len(result.findings)} finding(s)")
+    return 0 if result.ok else 1
