@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_one_line_error, run_cli, write_dir
-from conftest import REFERENCE, reference
+from conftest import REFERENCE
 
 ZSTD_OLD = "\\Qlinux/amd64/libzstd-jni-1.5.6-5.so\\E"
 ZSTD_NEW = "\\Qlinux/amd64/libzstd-jni-1.5.6-6.so\\E"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 
 from metadata_pipeline.core.diff import Change, diff
