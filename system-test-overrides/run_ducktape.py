@@ -24,16 +24,23 @@ Settings (environment):
   METADATA_PIPELINE_AGENT_DIR   the agent output root on the nodes (/mnt/native-image-agent)
   METADATA_PIPELINE_RUN_IGNORED 1: run tests marked @ignore as well
   METADATA_PIPELINE_SELECTION   a JSON file listing test ids: run exactly those (a shard)
+  METADATA_PIPELINE_TEST_TIMEOUT  seconds: a test whose setUp and test method take longer fails
+                                (its teardown still runs, so its logs and agent output are copied)
+  METADATA_PIPELINE_EVENTS      1: print one EVENT_PREFIX line (JSON) on stdout when a test starts
+                                and when ducktape has finished it (its logs copied, its report.json
+                                written), so that collect gathers each test's output at once
 """
 
 import json
 import multiprocessing
 import os
 import shlex
+import signal
 import sys
 
 DEFAULT_AGENT_DIR = "/mnt/native-image-agent"
 LOG_NAME = "native_image_agent"
+EVENT_PREFIX = "@@metadata-pipeline "
 
 
 def _node_key(node):
@@ -124,6 +131,69 @@ def install_selection(path):
     TestLoader.load = load
 
 
+class TestTimeout(Exception):
+    """Raised in a test runner process when the test runs past METADATA_PIPELINE_TEST_TIMEOUT."""
+
+
+def install_test_timeout(seconds):
+    # ducktape has no per-test timeout (--test-runner-timeout aborts the whole run when the runner
+    # hears nothing): an alarm in the runner process fails the test and lets teardown run.
+    from ducktape.tests.runner_client import RunnerClient
+
+    original_setup = RunnerClient.setup_test
+    original_run = RunnerClient.run_test
+
+    def expire(signum, frame):
+        raise TestTimeout("the test ran longer than %d s (collect --test-timeout)" % seconds)
+
+    def setup_test(self):
+        signal.signal(signal.SIGALRM, expire)
+        signal.alarm(seconds)
+        try:
+            return original_setup(self)
+        except BaseException:
+            signal.alarm(0)
+            raise
+
+    def run_test(self):
+        try:
+            return original_run(self)
+        finally:
+            signal.alarm(0)
+
+    RunnerClient.setup_test = setup_test
+    RunnerClient.run_test = run_test
+
+
+def _event(kind, **fields):
+    fields["event"] = kind
+    sys.stdout.write(EVENT_PREFIX + json.dumps(fields, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def install_events():
+    from ducktape.tests.runner import TestRunner
+
+    original_run_single = TestRunner._run_single_test
+    original_finished = TestRunner._handle_finished
+
+    def run_single_test(self, test_context):
+        _event("started", test_id=test_context.test_id)
+        return original_run_single(self, test_context)
+
+    # After the original: the test's logs are copied and its report.json is written by then.
+    def handle_finished(self, event):
+        result = original_finished(self, event)
+        done = event.get("result")
+        if done is not None:
+            _event("finished", test_id=done.test_id, status=str(done.test_status).upper(),
+                   results_dir=done.results_dir, session_dir=self.session_context.results_dir)
+        return result
+
+    TestRunner._run_single_test = run_single_test
+    TestRunner._handle_finished = handle_finished
+
+
 def main():
     # Test runner processes must inherit the hooks: fork, whatever the Python's default is.
     multiprocessing.set_start_method("fork", force=True)
@@ -132,6 +202,10 @@ def main():
         install_run_ignored()
     if os.environ.get("METADATA_PIPELINE_SELECTION"):
         install_selection(os.environ["METADATA_PIPELINE_SELECTION"])
+    if os.environ.get("METADATA_PIPELINE_EVENTS") == "1":
+        install_events()
+    if os.environ.get("METADATA_PIPELINE_TEST_TIMEOUT"):
+        install_test_timeout(int(os.environ["METADATA_PIPELINE_TEST_TIMEOUT"]))
     from ducktape.command_line.main import main as ducktape_main
 
     return ducktape_main()

@@ -333,16 +333,16 @@ def test_dry_run_shows_the_whole_run(capsys):
     from metadata_pipeline.cli import main
 
     assert main(["collect", "--kafka-dir", str(MINIKAFKA), "--dry-run", "--shard", "1/2", "--write-period", "0",
-                 "--instrument", "kafka.Kafka", "-o", "out"]) == 0
+                 "--instrument", "kafka.Kafka", "-o", "out", "--no-config"]) == 0
     out = capsys.readouterr().out
     assert "  to run           5 of 9 runnable in shard 1/2, balanced by count\n" in out
     assert f"  {MINIKAFKA.resolve()} -> /opt/kafka-dev\n" in out
-    assert "  out/overrides (staged from" in out
+    assert "/out/.collect/runs/<run id>/overrides (staged from" in out
     assert "  instrumented     kafka.Kafka (every other JVM runs untouched)\n" in out
     assert ("  jvm argument     -agentlib:native-image-agent=config-output-dir="
             "/mnt/native-image-agent/{main_class}/{hostname}-{pid}-{token}\n") in out
-    assert "METADATA_PIPELINE_SELECTION=/opt/metadata-pipeline/overrides/selection.json python3 " \
-           "/opt/metadata-pipeline/overrides/run_ducktape.py" in out
+    assert "METADATA_PIPELINE_SELECTION=/opt/metadata-pipeline/overrides/selection.json " in out
+    assert " /opt/ducktape/bin/python /opt/metadata-pipeline/overrides/run_ducktape.py " in out
     assert "  selection        5 test ids in /opt/metadata-pipeline/overrides/selection.json\n" in out
     assert not Path("out").exists()
 

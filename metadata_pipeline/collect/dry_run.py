@@ -10,10 +10,12 @@ from metadata_pipeline.collect.instrumentation import (
     OVERRIDES_SOURCE,
     SELECTION_FILE,
     SHIM,
+    DucktapeInvocation,
     Instrumentation,
     ducktape_invocation,
 )
 from metadata_pipeline.collect.plan import TestPlan
+from metadata_pipeline.collect.resume import ResumeDecision
 
 __all__ = ["ContainerLayout", "render_dry_run", "FROM_CONTAINERS_LAYER"]
 
@@ -30,13 +32,19 @@ class ContainerLayout:
     results_root: str = FROM_CONTAINERS_LAYER
     python: str = "python3"  # the driver node's Python, which has ducktape
     max_parallel: int | None = None
+    mounts: bool = True  # False: --cluster-file nodes bring the checkout and get the overrides over SSH
+    driver: str = "in the driver node"
 
 
 def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayout, *, output: str,
-                   staged_overrides: str) -> str:
+                   staged_overrides: str, call: DucktapeInvocation | None = None,
+                   decision: ResumeDecision | None = None) -> str:
+    """The run described; ``call`` is the ducktape command the run would execute, ``decision``
+    what an existing output directory leaves to run."""
     d, t = plan.discovery, plan.totals()
-    call = ducktape_invocation(plan, instr, cluster_file=layout.cluster_file, results_root=layout.results_root,
-                               python=layout.python, max_parallel=layout.max_parallel)
+    if call is None:
+        call = ducktape_invocation(plan, instr, cluster_file=layout.cluster_file, results_root=layout.results_root,
+                                   python=layout.python, max_parallel=layout.max_parallel)
     shard = f" in shard {plan.shard}, balanced by {'run time' if plan.timings else 'count'}" if plan.shard else ""
     estimate = f", about {t['estimated_seconds']:.0f} s by {plan.timings}" if t["estimated_seconds"] is not None else ""
     lines = [
@@ -47,11 +55,15 @@ def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayo
         f"  discovered       {t['discovered']} by ducktape {d.ducktape_version} ({d.python}), "
         f"{t['ignored']} marked @ignore{' (run: --include-ignored)' if plan.include_ignored else ' (not run)'}",
         f"  to run           {t['selected']} of {t['runnable']} runnable{shard}{estimate}",
+    ]
+    if decision is not None and len(decision.run) != t["selected"]:
+        lines.append(f"  resume           {output} holds output already: {decision.describe()}")
+    lines += [
         "image",
         f"  build            {layout.image}",
         "nodes",
         f"  nodes            {layout.nodes}",
-        "mounts (read-only)",
+        "mounts (read-only)" if layout.mounts else "on every node (over SSH; the checkout must be there already)",
         f"  {d.kafka_dir} -> {KAFKA_MOUNT}",
         f"  {staged_overrides} (staged from {OVERRIDES_SOURCE}) -> {instr.mount}",
         "agent",
@@ -62,7 +74,7 @@ def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayo
     ]
     lines += [f"  filter file      {host} -> {instr.mount}/{FILTERS_DIR}/{name}" for host, name in instr.filter_files]
     lines += [
-        "ducktape (in the driver node)",
+        f"ducktape ({layout.driver})",
         f"  {call.shell()}",
     ]
     if call.selection is not None:
@@ -72,6 +84,7 @@ def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayo
         f"  ducktape copies  {instr.agent_root} of every node after each test into",
         f"                   {layout.results_root}/<session>/<test class>/<method>/<args>/<index>/"
         f"<service id>/<node>/{instr.agent_root.rsplit('/', 1)[1]}/",
-        f"  collected into   {output}",
+        f"  collected into   {output}/<test id>/<node>/<main class>-<pid>-<token>/ (+ manifest.json per test)",
+        f"  then             metadata-pipeline merge {output} -o <kafka>/docker/native/native-image-configs",
     ]
     return "\n".join(lines) + "\n"

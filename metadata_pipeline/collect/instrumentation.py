@@ -203,24 +203,56 @@ class DucktapeInvocation:
 
 
 def ducktape_invocation(plan: TestPlan, instr: Instrumentation, *, cluster_file: str, results_root: str,
-                        python: str = "python3", max_parallel: int | None = None) -> DucktapeInvocation:
+                        python: str = "python3", max_parallel: int | None = None,
+                        selection: Sequence[str] | None = None, events: bool = False, workdir: str | None = None,
+                        kafka_root: str = KAFKA_MOUNT, overrides_dir: str | None = None,
+                        test_timeout_secs: int | None = None) -> DucktapeInvocation:
     """ducktape over the plan's symbols, relative to the Kafka checkout mounted at ``KAFKA_MOUNT``.
 
-    A shard runs exactly its test ids (``METADATA_PIPELINE_SELECTION``); ``--include-ignored``
-    lets the wrapper run tests marked ``@ignore``.
+    A shard runs exactly its test ids (``METADATA_PIPELINE_SELECTION``), and so does an explicit
+    ``selection`` (a resumed run's remaining tests); ``--include-ignored`` lets the wrapper run
+    tests marked ``@ignore``. ``events`` makes the wrapper announce each test's start and end.
+    ``workdir`` runs ducktape there instead of in the checkout (ducktape writes ``.ducktape/``
+    into its working directory, and the checkout is mounted read-only): the test symbols are
+    then given below ``kafka_root``, whose ``tests/`` goes first on ``PYTHONPATH`` as in
+    discovery. ``overrides_dir`` is where the machine running ducktape finds the wrapper and
+    the selection (default: the nodes' mount). ``test_timeout_secs`` fails a test whose setUp and
+    test method run longer (the wrapper's alarm; its teardown still runs), and raises ducktape's
+    ``--test-runner-timeout`` (which aborts the whole run when the runner hears nothing) above it.
     """
+    overrides = overrides_dir or instr.mount
     env = [("METADATA_PIPELINE_AGENT_DIR", instr.agent_root)]
     if plan.include_ignored:
         env.append(("METADATA_PIPELINE_RUN_IGNORED", "1"))
-    selection = None
-    if plan.shard is not None:
+    if selection is not None:
+        selection = tuple(selection)
+    elif plan.shard is not None:
         selection = tuple(t.test_id for t in plan.selected)
-        env.append(("METADATA_PIPELINE_SELECTION", instr.container_path(SELECTION_FILE)))
-    argv = [python, instr.container_path(WRAPPER), "--cluster", "ducktape.cluster.json.JsonCluster",
+    if selection is not None:
+        env.append(("METADATA_PIPELINE_SELECTION", f"{overrides}/{SELECTION_FILE}"))
+    if events:
+        env.append(("METADATA_PIPELINE_EVENTS", "1"))
+    if test_timeout_secs is not None:
+        env.append(("METADATA_PIPELINE_TEST_TIMEOUT", str(test_timeout_secs)))
+    symbols, exclude, cwd = list(plan.discovery.symbols), list(plan.discovery.exclude), KAFKA_MOUNT
+    if workdir is not None:
+        cwd = workdir
+        symbols = [_below(kafka_root, s) for s in symbols]
+        exclude = [_below(kafka_root, s) for s in exclude]
+        env += [("PYTHONPATH", f"{kafka_root.rstrip('/')}/tests"), ("PYTHONDONTWRITEBYTECODE", "1")]
+    argv = [python, f"{overrides}/{WRAPPER}", "--cluster", "ducktape.cluster.json.JsonCluster",
             "--cluster-file", cluster_file, "--results-root", results_root]
     if max_parallel is not None:
         argv += ["--max-parallel", str(max_parallel)]
-    argv += list(plan.discovery.symbols)
-    if plan.discovery.exclude:
-        argv += ["--exclude", *plan.discovery.exclude]
-    return DucktapeInvocation(cwd=KAFKA_MOUNT, env=tuple(env), argv=tuple(argv), selection=selection)
+    if test_timeout_secs is not None:
+        # ducktape's default is 30 minutes; keep its watchdog behind the test's own timeout.
+        argv += ["--test-runner-timeout", str(max(1800, test_timeout_secs + 600) * 1000)]
+    argv += symbols
+    if exclude:
+        argv += ["--exclude", *exclude]
+    return DucktapeInvocation(cwd=cwd, env=tuple(env), argv=tuple(argv), selection=selection)
+
+
+def _below(root: str, symbol: str) -> str:
+    """A ducktape symbol (``path[::Class[.method]]``) relative to the checkout, made absolute."""
+    return symbol if symbol.startswith("/") else f"{root.rstrip('/')}/{symbol}"

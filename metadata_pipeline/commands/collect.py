@@ -1,11 +1,11 @@
-"""``collect``: Kafka's system tests under the native-image agent — the plan and the dry run."""
+"""``collect``: Kafka's system tests under the native-image agent — plan, dry run, and the run."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-HELP = "run Kafka's system tests with the native-image agent (--plan, --dry-run)"
+HELP = "run Kafka's system tests with the native-image agent, keeping its output per test"
 DESCRIPTION = """\
 Run Kafka's own ducktape system tests from the checkout at --kafka-dir with the GraalVM
 native-image agent attached to the JVMs that matter for the broker binary, keeping the agent's
@@ -25,10 +25,36 @@ exactly once, and their outputs merge like one run's.
 --dry-run prints the whole run: image, nodes, mounts, agent options, the ducktape command line
 and where output lands. Exit 2 when --kafka-dir is no Kafka checkout or its tests fail to load.
 
+Without --plan/--dry-run the tests run: the node image (docker/graalvm-jit; --graalvm-image and
+--base-image choose its sources) is built with the Docker engine at DOCKER_HOST or the default
+socket, --nodes containers ducker01..NN start on a network of their own (ducker01 runs ducktape,
+the others are the test nodes, reached over SSH), the checkout and the staged overrides are
+mounted read-only, and ducktape runs the planned tests (--parallel at once, --test-timeout
+each). As soon as ducktape has finished a test, the agent output of every instrumented JVM on
+every node lands in OUTPUT/<test id>/<node>/<main class>-<pid>-<token>/ with a manifest.json
+(status, run time, nodes, each JVM's main class, whether the agent's final write happened or
+only a periodic snapshot survived a SIGKILL; the stale .lock of such a JVM is recorded there and
+removed from the copy, so merge reads the directory as it is). Failed tests keep their output.
+Ctrl-C removes the containers and keeps every finished test; the same command again runs only
+what has no output yet (--rerun-failed: also failed tests; --force: all). The end is a summary
+and the merge command to run next. Exit 0 when every planned test passed, 1 when some failed or
+have no output, 2 on errors (no Docker engine, bad input).
+
+--cluster-file FILE runs ducktape on this machine against an existing ducktape cluster (VMs) whose
+nodes already hold the built checkout at /opt/kafka-dev and GraalVM; the overrides are copied
+to them over SSH. For a CI matrix, give each job its own --shard I/N and -o; merge all outputs
+together afterwards (merge SHARD1 SHARD2 ... -o OUT): the merge is associative, so that equals
+one run over all tests.
+
+Filter files from metadata-pipeline.toml (filters = [...]) are the agent's access filters, as
+they are merge's filters (--no-config ignores the file); --access-filter adds more.
+
 examples:
   metadata-pipeline collect --kafka-dir ../kafka --plan
   metadata-pipeline collect --kafka-dir ../kafka tests/kafkatest/tests/core --plan --format json
   metadata-pipeline collect --kafka-dir ../kafka --shard 2/4 --timings report.json --dry-run
+  metadata-pipeline collect --kafka-dir ../kafka tests/kafkatest/tests/core -o collected --parallel 2
+  metadata-pipeline collect --kafka-dir ../kafka -o shard-2 --shard 2/4 --nodes 8 --parallel 2
 """
 
 
@@ -51,6 +77,22 @@ def _seconds(text: str) -> int:
     return value
 
 
+def _at_least(minimum: int, why: str = ""):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} must be at least {minimum}{why}")
+        return value
+    return parse
+
+
+_count = _at_least(1)
+_nodes = _at_least(2, " (ducker01 runs ducktape; the tests need at least one more node)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from metadata_pipeline.collect.instrumentation import OVERRIDES_SOURCE
 
@@ -63,8 +105,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", type=_shard, metavar="I/N", help="run only the I-th of N balanced shards (1 <= I <= N)")
     p.add_argument("--timings", metavar="REPORT",
                    help="ducktape report.json of an earlier run: balance shards by run time")
-    p.add_argument("--python", metavar="PATH", help="Python that loads the tests (default: this one)")
-    mode = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("--python", metavar="PATH",
+                   help="Python that loads the tests (default: this one); with --cluster-file it also runs ducktape")
+    mode = p.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="print the test plan and exit")
     mode.add_argument("--dry-run", action="store_true", help="print everything the run would do and exit")
     p.add_argument("--format", choices=("text", "json"), default="text", help="--plan output format")
@@ -81,9 +124,36 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "(0: write only at exit; default 10)")
     agent.add_argument("--write-initial-delay", type=_seconds, default=5, metavar="SECONDS",
                        help="first snapshot after this many seconds (default 5)")
-    p.add_argument("-o", "--output", default="collected", metavar="DIR", help="where collected output goes")
+    agent.add_argument("--no-config", action="store_true",
+                       help="ignore metadata-pipeline.toml (its filters are otherwise the default access filters)")
+    p.add_argument("-o", "--output", default="collected", metavar="DIR",
+                   help="where collected output goes (default: collected); a second run resumes it")
     p.add_argument("--overrides", default=str(OVERRIDES_SOURCE), metavar="DIR",
                    help="system-test-overrides directory to stage for the nodes (default: this repository's)")
+    run_group = p.add_argument_group("running")
+    run_group.add_argument("--nodes", type=_nodes, metavar="N",
+                           help="containers, the driver ducker01 included "
+                                "(default: 1 + the most nodes a test to run needs)")
+    run_group.add_argument("--parallel", type=_count, metavar="N", help="tests run at once (ducktape --max-parallel)")
+    run_group.add_argument("--test-timeout", type=_count, metavar="SECONDS",
+                           help="fail a test whose setUp and test method run longer (its teardown still runs "
+                                "and its output is kept)")
+    run_group.add_argument("--rerun-failed", action="store_true",
+                           help="also run again tests whose output says they failed")
+    run_group.add_argument("--force", action="store_true", help="run every planned test again, even those collected")
+    run_group.add_argument("--cluster-file", metavar="FILE",
+                           help="run ducktape here against this existing ducktape cluster instead of containers")
+    run_group.add_argument("--graalvm-image", default=None, metavar="IMAGE",
+                           help="image GraalVM (with its native-image agent) is copied from "
+                                "(default: ghcr.io/graalvm/native-image-community:21)")
+    run_group.add_argument("--graalvm-home", default=None, metavar="PATH",
+                           help="GraalVM's directory in --graalvm-image "
+                                "(default: /usr/lib64/graalvm/graalvm-community-java21)")
+    run_group.add_argument("--base-image", default=None, metavar="IMAGE",
+                           help="Debian/Ubuntu image the nodes are built on (default: debian:bookworm-slim)")
+    run_group.add_argument("--node-memory", metavar="SIZE", help="memory limit per node container, e.g. 4g")
+    run_group.add_argument("-v", "--verbose", action="store_true",
+                           help="also show ducktape's and the image build's output")
     p.set_defaults(run=run)
 
 
@@ -98,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format != "text" and not args.plan:
         raise UsageError("--format applies to --plan")
+    if args.cluster_file and (args.graalvm_image or args.base_image or args.graalvm_home or args.node_memory):
+        raise UsageError("--graalvm-image, --graalvm-home, --base-image and --node-memory build local nodes; "
+                         "--cluster-file nodes bring their own")
+    if args.cluster_file and args.nodes:
+        raise UsageError("--nodes starts local containers; --cluster-file lists the nodes")
     discovery = discover(args.kafka_dir, args.tests, args.exclude, python=args.python)
     weights = None
     if args.timings:
@@ -118,11 +193,75 @@ def run(args: argparse.Namespace) -> int:
         overrides / instrumentation.INSTRUMENTED_FILE)
     if not (overrides / instrumentation.SHIM).is_file():
         raise InputError(f"{overrides}: not a system-test-overrides directory (no {instrumentation.SHIM})")
-    instr = instrumentation.resolve(options, instrumented=instrumented, access_filters=args.access_filter,
+    instr = instrumentation.resolve(options, instrumented=instrumented,
+                                    access_filters=[*_settings_filters(args), *args.access_filter],
                                     caller_filters=args.caller_filter)
-    sys.stdout.write(dry_run.render_dry_run(plan, instr, dry_run.ContainerLayout(), output=args.output,
-                                            staged_overrides=str(Path(args.output) / "overrides")))
-    return 0
+    opts = _run_options(args, overrides)
+    if args.dry_run:
+        sys.stdout.write(_dry_run(plan, instr, opts))
+        return 0
+
+    from metadata_pipeline.collect.progress import make_progress
+    from metadata_pipeline.collect.run import run_collect
+
+    return run_collect(plan, instr, opts, make_progress(sys.stderr, verbose=args.verbose))
+
+
+def _settings_filters(args: argparse.Namespace) -> list[str]:
+    """metadata-pipeline.toml's filters: the agent's default access filters, as merge's filters."""
+    if args.no_config:
+        return []
+    from metadata_pipeline.settings import load_settings
+
+    return [str(path) for path in load_settings().filters]
+
+
+def _run_options(args: argparse.Namespace, overrides):
+    from pathlib import Path
+
+    from metadata_pipeline.collect.image import NodeImage
+    from metadata_pipeline.collect.run import RunOptions
+
+    image = NodeImage(**{k: v for k, v in (("base_image", args.base_image), ("graalvm_image", args.graalvm_image),
+                                           ("graalvm_home", args.graalvm_home)) if v})
+    return RunOptions(output=Path(args.output), overrides_source=overrides, nodes=args.nodes, parallel=args.parallel,
+                      test_timeout=args.test_timeout, rerun_failed=args.rerun_failed, force=args.force,
+                      cluster_file=Path(args.cluster_file) if args.cluster_file else None, image=image,
+                      memory=args.node_memory, python=args.python)
+
+
+def _dry_run(plan, instr, opts) -> str:
+    from pathlib import Path
+
+    from metadata_pipeline.collect import dry_run
+    from metadata_pipeline.collect.cluster import CLUSTER_FILE, DRIVER, DRIVER_PYTHON, RESULTS_ROOT, ClusterSpec
+    from metadata_pipeline.collect.layout import OutputDir
+    from metadata_pipeline.collect.remote import read_cluster_file
+    from metadata_pipeline.collect.resume import decide
+    from metadata_pipeline.collect.run import default_nodes, planned_call
+
+    out = OutputDir(opts.output)
+    manifests = out.manifests()  # read only: the dry run writes nothing
+    decision = decide([t.test_id for t in plan.selected], {t: m.status for t, m in manifests.items()},
+                      rerun_failed=opts.rerun_failed, force=opts.force)
+    run_dir = str(out.run_dir("<run id>"))
+    if opts.cluster_file is None:
+        nodes = opts.nodes or default_nodes(plan, decision.run)
+        spec = ClusterSpec(run_id="<run id>", image=opts.image.tag, nodes=nodes,
+                           kafka_dir=Path(plan.discovery.kafka_dir), overrides_dir=Path(run_dir) / "overrides",
+                           overrides_mount=instr.mount, memory=opts.memory)
+        layout = dry_run.ContainerLayout(image=opts.image.describe(), nodes=spec.describe(), cluster_file=CLUSTER_FILE,
+                                         results_root=RESULTS_ROOT, python=DRIVER_PYTHON, max_parallel=opts.parallel,
+                                         driver=f"in the driver node {DRIVER}")
+    else:
+        hosts = [ssh.get("hostname") or ssh.get("host") for ssh in read_cluster_file(opts.cluster_file)]
+        layout = dry_run.ContainerLayout(image="none: the nodes of --cluster-file bring GraalVM",
+                                         nodes=f"{len(hosts)} from {opts.cluster_file}: {', '.join(hosts)}",
+                                         cluster_file=str(opts.cluster_file), results_root=f"{run_dir}/results",
+                                         max_parallel=opts.parallel, mounts=False, driver="on this machine")
+    call = planned_call(plan, instr, opts, decision.run, run_dir)
+    return dry_run.render_dry_run(plan, instr, layout, output=str(opts.output), staged_overrides=f"{run_dir}/overrides",
+                                  call=call, decision=decision)
 
 
 def _read_json(path):

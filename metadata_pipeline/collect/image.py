@@ -1,0 +1,61 @@
+"""The node image of a ``collect`` run: ``docker/graalvm-jit`` built with the docker SDK.
+
+Its base and its GraalVM come from build arguments (``--base-image``, ``--graalvm-image``,
+``--graalvm-home``), so a machine without registry access builds it from local images (CI:
+``metadata-pipeline/base:bookworm`` and the stand-in ``metadata-pipeline/graalvm-standin:17``).
+The tag is derived from those arguments, so images of different sources never replace each
+other; the engine's layer cache makes a rebuild of an unchanged image take about a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from metadata_pipeline.containers import Engine
+
+__all__ = ["NodeImage", "build_node_image", "NODE_IMAGE_DIR", "DEFAULT_BASE_IMAGE", "DEFAULT_GRAALVM_IMAGE",
+           "DEFAULT_GRAALVM_HOME", "IMAGE_REPOSITORY"]
+
+NODE_IMAGE_DIR = Path(__file__).resolve().parents[2] / "docker" / "graalvm-jit"
+IMAGE_REPOSITORY = "metadata-pipeline/graalvm-jit"
+# The defaults of docker/graalvm-jit/Dockerfile: GraalVM Community for JDK 21 with Native Image
+# (which ships the agent), on Debian bookworm.
+DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
+DEFAULT_GRAALVM_IMAGE = "ghcr.io/graalvm/native-image-community:21"
+DEFAULT_GRAALVM_HOME = "/usr/lib64/graalvm/graalvm-community-java21"
+
+
+@dataclass(frozen=True)
+class NodeImage:
+    base_image: str = DEFAULT_BASE_IMAGE
+    graalvm_image: str = DEFAULT_GRAALVM_IMAGE
+    graalvm_home: str = DEFAULT_GRAALVM_HOME
+    context: Path = NODE_IMAGE_DIR
+
+    def build_args(self) -> dict[str, str]:
+        return {"BASE_IMAGE": self.base_image, "GRAALVM_IMAGE": self.graalvm_image,
+                "GRAALVM_HOME_IN_SOURCE": self.graalvm_home}
+
+    @property
+    def tag(self) -> str:
+        key = "\n".join(f"{k}={v}" for k, v in sorted(self.build_args().items()))
+        return f"{IMAGE_REPOSITORY}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+    def describe(self) -> str:
+        args = " ".join(f"{k}={v}" for k, v in self.build_args().items())
+        return f"{self.tag} from {self.context} ({args}; the engine's cache makes rebuilds fast)"
+
+
+def build_node_image(engine: Engine, image: NodeImage, say: Callable[[str], None] = lambda line: None,
+                     output: Callable[[str], None] = lambda line: None) -> str:
+    """Build (or find in the cache) the node image; return its tag."""
+    say(f"building node image {image.tag} (GraalVM from {image.graalvm_image}, base {image.base_image})")
+    started = time.monotonic()
+    engine.build_image(image.context, image.tag, build_args=image.build_args(),
+                       labels={"metadata-pipeline.image": "graalvm-jit"}, progress=output)
+    say(f"node image ready in {time.monotonic() - started:.1f} s")
+    return image.tag
