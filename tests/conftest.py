@@ -20,7 +20,9 @@ REFERENCE = Path(os.environ.get("MP_REFERENCE_DIR", ROOT.parent / "shared" / "re
 
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+# A long hunt for counterexamples before a release: MP_HYPOTHESIS_PROFILE=stress pytest ...
+settings.register_profile("stress", max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("MP_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 
 def reference(*parts: str) -> Path:

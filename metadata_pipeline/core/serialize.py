@@ -242,7 +242,20 @@ def _all_conditions(m: Metadata) -> Iterable[Condition | None]:
             yield getattr(entry, "condition", None)
 
 
+def _spilled(m: Metadata) -> Metadata:
+    """What the unified format cannot hold: it goes to legacy files beside it, as the agent does."""
+    return Metadata(
+        resource_patterns=m.resource_patterns, resource_excludes=m.resource_excludes,
+        bundles=tuple(b for b in m.bundles if b.locales or b.class_names),
+        serialization=tuple(s for s in m.serialization if s.custom_target_constructor_class),
+        serialization_lambda_capturing=m.serialization_lambda_capturing,
+        serialization_proxies=m.serialization_proxies, predefined_classes=m.predefined_classes,
+    )
+
+
 def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
+    # Spilled entries go to legacy files, which can say typeReachable: they keep their conditions.
+    spilled = _spilled(m)
     m = _reached_conditions(m)
     # One unified entry carries every registration of a (type, condition).
     reflection: dict[tuple, dict[str, Any]] = {}
@@ -262,7 +275,6 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
             doc["methods"].update(e.methods)
             for f in e.fields:
                 doc["fields"][f.name] = f
-    spilled_serialization = [s for s in m.serialization if s.custom_target_constructor_class]
     for s in m.serialization:
         if not s.custom_target_constructor_class:
             entry(s.type, s.condition)["flags"].add("serializable")
@@ -306,14 +318,7 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
             foreign.setdefault(f.section, []).append(json.loads(f.canonical_json))
         docs[FileKind.UNIFIED]["foreign"] = foreign
 
-    # What the unified format cannot hold goes to legacy files beside it, as the agent does.
-    rest = Metadata(
-        resource_patterns=m.resource_patterns, resource_excludes=m.resource_excludes,
-        bundles=tuple(b for b in m.bundles if b.locales or b.class_names),
-        serialization=tuple(spilled_serialization),
-        serialization_lambda_capturing=m.serialization_lambda_capturing,
-        serialization_proxies=m.serialization_proxies, predefined_classes=m.predefined_classes,
-    )
+    rest = spilled
     legacy = _legacy_documents(rest)
     if rest.resource_patterns or rest.resource_excludes or rest.bundles:
         docs[FileKind.RESOURCE] = legacy[FileKind.RESOURCE]
@@ -356,8 +361,10 @@ def conversion_losses(m: Metadata, fmt: Format) -> list[str]:
     note(sum((s.type, s.condition) not in registered and not isinstance(s.type, ProxyType) for s in m.serialization),
          "serialization-only types become reflection registrations too "
          "(every unified entry registers its type for reflection)")
+    spilled = _spilled(m)
     conditions = [e.condition for e in types] + [g.condition for g in m.resource_globs] + \
-        [b.condition for b in m.bundles] + [s.condition for s in m.serialization] + [p.condition for p in m.proxies]
+        [b.condition for b in m.bundles if b not in spilled.bundles] + \
+        [s.condition for s in m.serialization if s not in spilled.serialization] + [p.condition for p in m.proxies]
     note(sum(c is not None and c.reachable for c in conditions),
          "typeReachable conditions written as typeReached (the only kind the unified format has)")
     return notes
