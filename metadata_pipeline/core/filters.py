@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.model import Condition, LambdaType, Metadata, ProxyType, TypeRef
@@ -50,42 +50,55 @@ class Rule:
         return f"{self.where} {verb} {self.pattern}"
 
 
-@lru_cache(maxsize=4096)
-def _compiled(rule: Rule) -> re.Pattern[str]:
+def _regex(rule: Rule) -> str:
     if rule.regex:
-        return re.compile(rule.pattern)
+        return rule.pattern
     if rule.pattern == "**":
-        return re.compile(r".*")
+        return r".*"
     if rule.pattern.endswith(".**"):
-        return re.compile(re.escape(rule.pattern[:-3]) + r"\..+")
+        return re.escape(rule.pattern[:-3]) + r"\..+"
     if rule.pattern.endswith(".*"):
-        return re.compile(re.escape(rule.pattern[:-2]) + r"\.[^.]+")
-    return re.compile(re.escape(rule.pattern))
+        return re.escape(rule.pattern[:-2]) + r"\.[^.]+"
+    return re.escape(rule.pattern)
+
+
+@lru_cache(maxsize=256)
+def _decider(rules: tuple[Rule, ...]) -> Callable[[str], Rule | None]:
+    """One regex for all rules, last rule first: its first matching alternative is the rule
+    that decides (one match per class name instead of one per rule)."""
+    try:
+        combined = re.compile("|".join(f"(?P<_mp_rule_{i}>{_regex(r)})" for i, r in reversed(list(enumerate(rules)))))
+    except re.error:  # a user regex that cannot be combined (numbered backreferences): one by one
+        compiled = [(re.compile(_regex(r)), r) for r in reversed(rules)]
+        return lambda name: next((r for c, r in compiled if c.fullmatch(name)), None)
+
+    def decide(name: str) -> Rule | None:
+        m = combined.fullmatch(name)
+        return None if m is None else rules[int(m.lastgroup.rpartition("_")[2])]
+    return decide
 
 
 @dataclass(frozen=True)
 class ClassFilter:
     rules: tuple[Rule, ...] = ()
+    # Decisions per class name: a merge asks about the same names again and again.
+    _decided: dict[str, Rule | None] = field(default_factory=dict, compare=False, repr=False)
 
     def __add__(self, other: "ClassFilter") -> "ClassFilter":
         return ClassFilter(self.rules + other.rules)
 
     def deciding_rule(self, class_name: str) -> Rule | None:
         """The last rule matching ``class_name``, or None when no rule speaks of it."""
-        return _deciding(self.rules, class_name)
+        try:
+            return self._decided[class_name]
+        except KeyError:
+            rule = self._decided[class_name] = _decider(self.rules)(class_name) if self.rules else None
+            return rule
 
     def excludes(self, class_name: str) -> Rule | None:
         """The rule that excludes ``class_name``, or None when the class is kept."""
         rule = self.deciding_rule(class_name)
         return rule if rule is not None and not rule.include else None
-
-
-@lru_cache(maxsize=65536)
-def _deciding(rules: tuple[Rule, ...], class_name: str) -> Rule | None:
-    for rule in reversed(rules):
-        if _compiled(rule).fullmatch(class_name):
-            return rule
-    return None
 
 
 def parse_filter(doc: Any, source: str) -> ClassFilter:
