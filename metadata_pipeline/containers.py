@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import docker.models.networks
 
 __all__ = [
+    "DEFAULT_GRAALVM_IMAGE", "DEFAULT_GRAALVM_HOME",
     "LABEL_OWNER", "LABEL_RUN",
     "ContainerError", "DockerUnavailable", "ImageBuildFailed", "ImageNotFound", "ContainerFailed",
     "PathNotFound", "UnsafeArchive",
@@ -43,6 +44,11 @@ __all__ = [
     "Engine", "Network", "Container",
     "new_run_id", "run_labels", "cleanup_leftovers", "extract_archive",
 ]
+
+# GraalVM Community for JDK 21 with Native Image (the package that ships the tracing agent), and
+# where that image installs it: what collect's node image and build's native-image start from.
+DEFAULT_GRAALVM_IMAGE = "ghcr.io/graalvm/native-image-community:21"
+DEFAULT_GRAALVM_HOME = "/usr/lib64/graalvm/graalvm-community-java21"
 
 LABEL_OWNER = "metadata-pipeline"
 LABEL_RUN = "metadata-pipeline.run"

@@ -32,6 +32,7 @@ from metadata_pipeline.build.configs import CheckedConfigs
 from metadata_pipeline.build.errors import BuildFailed
 from metadata_pipeline.build.graalvm import GraalVersion, check_supported, parse_version
 from metadata_pipeline.build.options import BINARY_NAME, Invocation
+from metadata_pipeline.containers import DEFAULT_GRAALVM_IMAGE
 from metadata_pipeline.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +44,7 @@ __all__ = [
     "find_local_native_image", "choose_runner",
 ]
 
-DEFAULT_IMAGE = "ghcr.io/graalvm/native-image-community:21"
+DEFAULT_IMAGE = DEFAULT_GRAALVM_IMAGE
 LIBS_MOUNT = "/mp/kafka/libs"
 CONFIGS_MOUNT = "/mp/configs"
 OUT_MOUNT = "/mp/out"

@@ -15,18 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from metadata_pipeline.containers import Engine
+from metadata_pipeline.containers import DEFAULT_GRAALVM_HOME, DEFAULT_GRAALVM_IMAGE, Engine
 
 __all__ = ["NodeImage", "build_node_image", "NODE_IMAGE_DIR", "DEFAULT_BASE_IMAGE", "DEFAULT_GRAALVM_IMAGE",
            "DEFAULT_GRAALVM_HOME", "IMAGE_REPOSITORY"]
 
 NODE_IMAGE_DIR = Path(__file__).resolve().parents[2] / "docker" / "graalvm-jit"
 IMAGE_REPOSITORY = "metadata-pipeline/graalvm-jit"
-# The defaults of docker/graalvm-jit/Dockerfile: GraalVM Community for JDK 21 with Native Image
-# (which ships the agent), on Debian bookworm.
+# The default base of docker/graalvm-jit/Dockerfile (GraalVM comes from the containers layer's default).
 DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
-DEFAULT_GRAALVM_IMAGE = "ghcr.io/graalvm/native-image-community:21"
-DEFAULT_GRAALVM_HOME = "/usr/lib64/graalvm/graalvm-community-java21"
 
 
 @dataclass(frozen=True)

@@ -282,18 +282,21 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
 
 # -- the other legacy files -----------------------------------------------------------------
 
+def _proxy_entry(acc: Accumulator, raw: Any, epath: str) -> ProxyEntry:
+    """A legacy proxy object (proxy-config and serialization-config ``proxies`` alike)."""
+    _obj(raw, epath, frozenset({"interfaces", "condition", "reasons"}))
+    if "interfaces" not in raw:
+        raise _fail(epath, "missing required key 'interfaces'")
+    _reasons(raw, epath, True)
+    return ProxyEntry(tuple(_strings(raw["interfaces"], epath + "/interfaces")), _condition(acc, raw, epath, True))
+
+
 def _parse_proxy(acc: Accumulator, data: Any) -> None:
     for i, raw in enumerate(_list(data, "")):
-        epath = f"/{i}"
         if type(raw) is list:  # the oldest format: a bare interface list
-            acc.proxies.add(ProxyEntry(tuple(_strings(raw, epath))))
-            continue
-        _obj(raw, epath, frozenset({"interfaces", "condition", "reasons"}))
-        if "interfaces" not in raw:
-            raise _fail(epath, "missing required key 'interfaces'")
-        condition = _condition(acc, raw, epath, True)
-        _reasons(raw, epath, True)
-        acc.proxies.add(ProxyEntry(tuple(_strings(raw["interfaces"], epath + "/interfaces")), condition))
+            acc.proxies.add(ProxyEntry(tuple(_strings(raw, f"/{i}"))))
+        else:
+            acc.proxies.add(_proxy_entry(acc, raw, f"/{i}"))
 
 
 _INCLUDE_KEYS = frozenset({"pattern", "condition"})
@@ -372,13 +375,7 @@ def _parse_serialization(acc: Accumulator, data: Any) -> None:
         acc.serialization_lambda_capturing.add(
             LambdaCapturingType(_str(raw["name"], epath + "/name"), _condition(acc, raw, epath, True)))
     for i, raw in enumerate(_list(data.get("proxies", []), "/proxies")):
-        epath = f"/proxies/{i}"
-        _obj(raw, epath, frozenset({"interfaces", "condition", "reasons"}))
-        if "interfaces" not in raw:
-            raise _fail(epath, "missing required key 'interfaces'")
-        _reasons(raw, epath, True)
-        acc.serialization_proxies.add(ProxyEntry(
-            tuple(_strings(raw["interfaces"], epath + "/interfaces")), _condition(acc, raw, epath, True)))
+        acc.serialization_proxies.add(_proxy_entry(acc, raw, f"/proxies/{i}"))
 
 
 def _serialization_types(acc: Accumulator, data: Any, path: str, legacy: bool = True) -> None:
