@@ -329,22 +329,23 @@ def test_ducktape_invocation_for_a_shard_with_ignored_tests():
     assert dict(plain.env) == {"METADATA_PIPELINE_AGENT_DIR": "/mnt/native-image-agent"} and plain.selection is None
 
 
-def test_dry_run_shows_the_whole_run(capsys):
+def test_dry_run_shows_the_whole_run(capsys, tmp_path):
     from metadata_pipeline.cli import main
 
+    output = tmp_path / "out"
     assert main(["collect", "--kafka-dir", str(MINIKAFKA), "--dry-run", "--shard", "1/2", "--write-period", "0",
-                 "--instrument", "kafka.Kafka", "-o", "out", "--no-config"]) == 0
+                 "--instrument", "kafka.Kafka", "-o", str(output), "--no-config"]) == 0
     out = capsys.readouterr().out
     assert "  to run           5 of 9 runnable in shard 1/2, balanced by count\n" in out
     assert f"  {MINIKAFKA.resolve()} -> /opt/kafka-dev\n" in out
-    assert "/out/.collect/runs/<run id>/overrides (staged from" in out
+    assert f"{output}/.collect/runs/<run id>/overrides (staged from" in out
     assert "  instrumented     kafka.Kafka (every other JVM runs untouched)\n" in out
     assert ("  jvm argument     -agentlib:native-image-agent=config-output-dir="
             "/mnt/native-image-agent/{main_class}/{hostname}-{pid}-{token}\n") in out
     assert "METADATA_PIPELINE_SELECTION=/opt/metadata-pipeline/overrides/selection.json " in out
     assert " /opt/ducktape/bin/python /opt/metadata-pipeline/overrides/run_ducktape.py " in out
     assert "  selection        5 test ids in /opt/metadata-pipeline/overrides/selection.json\n" in out
-    assert not Path("out").exists()
+    assert not output.exists()  # a dry run writes nothing
 
 
 # --- the ducktape hook, in a real ducktape run over SSH to this host ---------------------
