@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Docker engine and image fixtures (a private engine, images built without a registry).
-pytest_plugins = ["docker_fixtures"]
+# Docker engine and image fixtures (a private engine, images built without a registry); in CI,
+# no skips but the opt-in Kafka-checkout tests (skip_policy).
+pytest_plugins = ["docker_fixtures", "skip_policy", "pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(os.environ.get("MP_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))

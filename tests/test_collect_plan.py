@@ -320,8 +320,7 @@ def test_weights_from_report_rejects(report, problem):
 # --- Kafka's real tests, when a checkout is at hand --------------------------------------
 
 
-@pytest.mark.skipif(not os.environ.get("METADATA_PIPELINE_KAFKA_DIR"),
-                    reason="set METADATA_PIPELINE_KAFKA_DIR to an apache/kafka checkout")
+@pytest.mark.kafka_checkout
 def test_real_kafka_checkout_agrees_with_ducktape_collect_only(tmp_path):
     kafka = Path(os.environ["METADATA_PIPELINE_KAFKA_DIR"])
     found = discover(kafka)
