@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,17 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(f"no Docker engine: {reason}")
 
 
+def _console(config: pytest.Config, line: str) -> None:
+    """One line on the terminal even while output is captured: the session does something big."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capman is None:
+        print(line, file=sys.stderr)
+        return
+    with capman.global_and_fixture_disabled():
+        reporter.write_line(line)
+
+
 def _timed(label: str, started: float) -> None:
     _timings.append((label, time.monotonic() - started))
 
@@ -86,7 +98,7 @@ def _progress(prefix: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> Iterator[Engine]:
+def docker_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
     started_here = False
     previous_host = os.environ.get("DOCKER_HOST")
     try:
@@ -98,6 +110,11 @@ def docker_engine() -> Iterator[Engine]:
             _unavailable(f"{exc}; starting a private engine needs root")
         # A private engine left running (by .ci/run or an earlier session) is used, not owned.
         if subprocess.run([str(ENGINE_SCRIPT), "status"], capture_output=True).returncode != 0:
+            # Said on the console, captured or not: the test command installs and starts an engine.
+            _console(pytestconfig, "docker: no engine answers; "
+                     + ("apt-installing Debian's docker.io and " if shutil.which("dockerd") is None else "")
+                     + f"starting a private dockerd ({ENGINE_SCRIPT.parent.name}/{ENGINE_SCRIPT.name} start), "
+                       "stopped when the session ends")
             started = time.monotonic()
             result = subprocess.run([str(ENGINE_SCRIPT), "start"], capture_output=True, text=True, timeout=600)
             if result.returncode != 0:
