@@ -108,9 +108,9 @@ def test_diff_formats_and_exit_codes(tmp_path: Path) -> None:
     new = tmp_path / "new"
     run_cli("merge", found, "-o", new)
     assert run_cli("diff", configs, configs).code == 0
-    md = run_cli("diff", configs, new, "--format", "markdown")
+    md = run_cli("diff", configs, new, "--report-format", "markdown")
     assert md.code == 1 and md.out.startswith("### Reachability metadata changes")
-    doc = json.loads(run_cli("diff", configs, new, "--format", "json").out)
+    doc = json.loads(run_cli("diff", configs, new, "--report-format", "json").out)
     assert doc["version"] == 1 and doc["equal"] is False
     assert {"category": "reflection", "action": "moved", "entry": "kafka.tools.ConsoleProducer$LineMessageReader",
             "to": "org.apache.kafka.tools.LineMessageReader", "details": []} in doc["changes"]

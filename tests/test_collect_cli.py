@@ -112,7 +112,7 @@ def test_dry_run_against_an_existing_cluster(capsys, project):
 @pytest.mark.parametrize("argv, message", [
     (["--cluster-file", "c.json", "--graalvm-image", "x"], "--cluster-file nodes bring their own"),
     (["--cluster-file", "c.json", "--nodes", "3"], "--cluster-file lists the nodes"),
-    (["--format", "json"], "--format applies to --plan"),
+    (["--report-format", "json"], "--report-format applies to --plan"),
 ])
 def test_options_that_do_not_fit_together(capsys, project, argv, message):
     code, out, err = collect(capsys, SANITY, *argv)

@@ -176,9 +176,9 @@ def test_plan_excludes_ignored_tests_unless_asked(minikafka):
 
 
 def test_plan_json_is_stable_and_documented(capsys):
-    code, out, _ = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--format", "json")
+    code, out, _ = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--report-format", "json")
     assert code == 0
-    again = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--format", "json")[1]
+    again = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--report-format", "json")[1]
     assert out == again
     doc = json.loads(out)
     assert set(doc) == {"plan_version", "kafka_dir", "discovery", "selection", "totals", "tests"}
@@ -221,7 +221,7 @@ def test_timings_balance_shards_by_run_time(tmp_path, capsys, minikafka):
                            "test_status": "PASS"} for t in minikafka.tests if not t.ignored]}
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
-    code, out, _ = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--format", "json",
+    code, out, _ = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--report-format", "json",
                            "--shard", "1/2", "--timings", str(path))
     assert code == 0
     doc = json.loads(out)

@@ -21,7 +21,7 @@ Tests marked @ignore are listed but not run unless --include-ignored.
 ducktape report.json of an earlier run, else by count); all N shards together run the plan
 exactly once, and their outputs merge like one run's.
 
---plan prints the plan (text table with totals, or --format json with stable keys);
+--plan prints the plan (text table with totals, or --report-format json with stable keys);
 --dry-run prints the whole run: image, nodes, mounts, agent options, the ducktape command line
 and where output lands. Exit 2 when --kafka-dir is no Kafka checkout or its tests fail to load.
 
@@ -51,7 +51,7 @@ they are merge's filters (--no-config ignores the file); --access-filter adds mo
 
 examples:
   metadata-pipeline collect --kafka-dir ../kafka --plan
-  metadata-pipeline collect --kafka-dir ../kafka tests/kafkatest/tests/core --plan --format json
+  metadata-pipeline collect --kafka-dir ../kafka tests/kafkatest/tests/core --plan --report-format json
   metadata-pipeline collect --kafka-dir ../kafka --shard 2/4 --timings report.json --dry-run
   metadata-pipeline collect --kafka-dir ../kafka tests/kafkatest/tests/core -o collected --parallel 2
   metadata-pipeline collect --kafka-dir ../kafka -o shard-2 --shard 2/4 --nodes 8 --parallel 2
@@ -95,6 +95,7 @@ _nodes = _at_least(2, " (ducker01 runs ducktape; the tests need at least one mor
 
 def register(sub: argparse._SubParsersAction) -> None:
     from metadata_pipeline.collect.instrumentation import OVERRIDES_SOURCE
+    from metadata_pipeline.commands.options import add_report_format
 
     p = sub.add_parser("collect", help=HELP, description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="print the test plan and exit")
     mode.add_argument("--dry-run", action="store_true", help="print everything the run would do and exit")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="--plan output format")
+    add_report_format(p, choices=("text", "json"), dest="format", old=["--format"], help="--plan output format")
     agent = p.add_argument_group("agent")
     agent.add_argument("--instrument", action="append", default=[], metavar="MAIN_CLASS",
                        help="attach the agent to JVMs of this main class (repeatable; replaces the list in "
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from metadata_pipeline.errors import InputError, UsageError
 
     if args.format != "text" and not args.plan:
-        raise UsageError("--format applies to --plan")
+        raise UsageError("--report-format applies to --plan")
     if args.cluster_file and (args.graalvm_image or args.base_image or args.graalvm_home or args.node_memory):
         raise UsageError("--graalvm-image, --graalvm-home, --base-image and --node-memory build local nodes; "
                          "--cluster-file nodes bring their own")

@@ -17,18 +17,20 @@ Exit 0 when equal, 1 when different, 2 on an input error.
 
 examples:
   metadata-pipeline diff old-configs/ native-image-configs/
-  metadata-pipeline diff old/ new/ --format markdown > comment.md     # for a PR comment
-  metadata-pipeline diff old/ new/ --format json                      # stable, for tools
+  metadata-pipeline diff old/ new/ --report-format markdown > comment.md   # for a PR comment
+  metadata-pipeline diff old/ new/ --report-format json                    # stable, for tools
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from metadata_pipeline.commands.options import add_report_format
+
     p = sub.add_parser("diff", help=HELP, description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("old", metavar="OLD", help="config dir (or tree of them) before")
     p.add_argument("new", metavar="NEW", help="config dir (or tree of them) after")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                   help="text (coloured on a terminal), markdown (PR comment) or json (documented, stable)")
+    add_report_format(p, choices=("text", "markdown", "json"), dest="format", old=["--format"],
+                      help="text (coloured on a terminal), markdown (PR comment) or json (documented, stable)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
     p.set_defaults(run=run)
 

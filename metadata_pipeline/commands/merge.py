@@ -23,6 +23,8 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from metadata_pipeline.commands.options import add_report_format
+
     p = sub.add_parser("merge", help=HELP, description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="config dir, metadata file, or a tree holding them")
@@ -53,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="with --check: also fail (exit 1) when OUTDIR is right but not in canonical form")
     check.add_argument("--github", action="store_true",
                        help="with --check: add ::error annotations for GitHub Actions (automatic when GITHUB_ACTIONS=true)")
-    check.add_argument("--diff-format", choices=("text", "markdown", "json"), default="text",
-                       help="with --check: how to print the difference (default text)")
+    add_report_format(check, choices=("text", "markdown", "json"), dest="diff_format", old=["--diff-format"],
+                      help="with --check: how to print the difference, as diff does (default text)")
     p.set_defaults(run=run)
 
 
