@@ -9,7 +9,8 @@ HELP = "run Kafka's system tests with the native-image agent, keeping its output
 DESCRIPTION = """\
 Run Kafka's own ducktape system tests from the checkout at --kafka-dir with the GraalVM
 native-image agent attached to the JVMs that matter for the broker binary, keeping the agent's
-output per test, per node, per JVM.
+output per test, per node, per JVM. The checkout must be built for its system tests first
+(`./gradlew systemTestLibs` in it, as for Kafka's own ducker-ak runs).
 
 TEST... selects tests as ducktape does, relative to the Kafka checkout: a file, a directory or
 a glob, FILE::Class or FILE::Class.method (default: tests/kafkatest/tests). Tests are found by

@@ -7,11 +7,14 @@ import argparse
 HELP = "find stale entries by checking a config dir against the real classpath"
 DESCRIPTION = """\
 Check CONFIG_DIR against the jars that will be in the native image (and the JDK's own
-classes): types, members, resources, bundles, proxy interfaces and conditions that exist
-nowhere are stale. One line per finding: FILE: ENTRY: PROBLEM; SUGGESTION. Where the
-evidence is clear a suggestion says what the entry became: a class with the same simple name
-and members elsewhere (moved between modules), a resource equal but for its version numbers
-(a dependency bump).
+classes): types, resources, bundles, proxy interfaces and condition types that exist nowhere
+are stale. Members (methods, fields) of classes that exist are not checked: the agent records
+failed member lookups on purpose, and native image must answer them "not found" too. A
+missing class of a JDK package is reported as what it usually is, a lookup that fails on
+purpose. One line per finding: FILE: ENTRY: PROBLEM; SUGGESTION. Where the evidence is clear
+a suggestion says what the entry became: a class with the same simple name elsewhere that
+declares the entry's members (moved between modules), a resource equal but for its version
+numbers (a dependency bump).
 
 PATH is a jar, a directory of jars, a 'dir/*' pattern, an exploded classes directory or a
 ':'-separated list; the JDK is the one of --jdk, $JAVA_HOME or `java` on PATH.
@@ -30,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config_dir", metavar="CONFIG_DIR", help="the config dir to check")
     p.add_argument("--classpath", action="append", required=True, metavar="PATH",
                    help="jar, dir of jars, dir/*, classes dir or a ':'-list (repeatable)")
-    p.add_argument("--jdk", metavar="PATH", help="the JDK whose classes count as present (default: $JAVA_HOME)")
+    p.add_argument("--jdk", metavar="PATH", help="the JDK whose classes count as present "
+                                                    "(default: $JAVA_HOME, else the one of `java` on PATH)")
     p.add_argument("--no-jdk", action="store_true", help="do not count the JDK's classes as present")
     p.add_argument("--fix", action="store_true",
                    help="rewrite CONFIG_DIR canonically with the unambiguous suggestions applied")
