@@ -32,7 +32,7 @@ def load_filters(paths: Sequence[Path]) -> ClassFilter:
 
 def report_lines(report: FilterReport) -> list[str]:
     """One line per rule that removed something, most first."""
-    lines = [f"filters removed {report.total} entries"
+    lines = [f"filters removed {report.total} {'entry' if report.total == 1 else 'entries'}"
              + (" (" + ", ".join(f"{n} {c}" for c, n in sorted(report.by_category.items())) + ")" if report.total else "")]
     for label, count in sorted(report.by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {count:6d}  {label}")

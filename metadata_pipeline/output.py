@@ -11,9 +11,11 @@ from metadata_pipeline.schema import schema_errors
 
 __all__ = ["check_output_schema", "summary_line"]
 
-_SUMMARY = (("reflection", "reflection types"), ("jni", "JNI types"), ("resource_globs", "resources"),
-            ("resource_patterns", "resource patterns"), ("bundles", "bundles"), ("proxies", "proxies"),
-            ("serialization", "serialization types"), ("predefined_classes", "predefined classes"))
+_SUMMARY = (("reflection", "reflection type", "reflection types"), ("jni", "JNI type", "JNI types"),
+            ("resource_globs", "resource", "resources"), ("resource_patterns", "resource pattern", "resource patterns"),
+            ("bundles", "bundle", "bundles"), ("proxies", "proxy", "proxies"),
+            ("serialization", "serialization type", "serialization types"),
+            ("predefined_classes", "predefined class", "predefined classes"))
 
 
 # Arrays longer than this are validated one entry per distinct shape (see below).
@@ -66,4 +68,5 @@ def check_output_schema(docs: dict[str, Any]) -> None:
 
 def summary_line(metadata: Metadata) -> str:
     counts = metadata.counts()
-    return ", ".join(f"{counts[key]} {label}" for key, label in _SUMMARY if counts[key]) or "no entries"
+    return ", ".join(f"{counts[key]} {one if counts[key] == 1 else many}"
+                     for key, one, many in _SUMMARY if counts[key]) or "no entries"

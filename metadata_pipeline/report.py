@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+from typing import Sequence
 
 from metadata_pipeline.core.diff import MetadataDiff
 from metadata_pipeline.core.diff_report import as_json, as_markdown, as_text
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.serialize import dumps
 
-__all__ = ["print_diff", "github_annotations", "in_github_actions", "file_of_category"]
+__all__ = ["print_diff", "github_annotations", "in_github_actions", "file_of_category", "plural", "filter_files_lines"]
 
 _LEGACY_FILE = {
     "reflection": FileKind.REFLECT, "jni": FileKind.JNI, "proxies": FileKind.PROXY,
@@ -23,6 +25,23 @@ _LEGACY_FILE = {
 # What the unified format keeps in legacy files beside reachability-metadata.json.
 _SPILLED = {"resource_patterns", "resource_excludes", "serialization_lambda_capturing",
             "serialization_proxies", "predefined_classes"}
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 proxy``, ``2 proxies``, ``0 config dirs``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def filter_files_lines(toml_filters: Sequence[Path], toml: Path | None, cli_filters: Sequence[Path],
+                       *, no_config: bool) -> list[str]:
+    """Which filter files a command applies, and where each came from (in the order they apply)."""
+    lines = [f"filter file {f} (from {toml})" for f in toml_filters]
+    lines += [f"filter file {f} (from --filter)" for f in cli_filters]
+    if not lines:
+        why = ("--no-config: metadata-pipeline.toml ignored" if no_config
+               else f"{toml} names none" if toml else "no --filter, no metadata-pipeline.toml found")
+        lines.append(f"no filter files ({why})")
+    return lines
 
 
 def file_of_category(category: str, fmt: str) -> str:

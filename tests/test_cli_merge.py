@@ -30,7 +30,7 @@ def test_merge_finds_config_dirs_recursively_and_writes_canonical_legacy(collect
     out = tmp_path / "native-image-configs"
     result = run_cli("merge", collected, "-o", out)
     assert result.code == 0, result.err
-    assert "merged 2 config dir(s)" in result.out
+    assert "merged 2 config dirs" in result.out
     assert sorted(p.name for p in out.iterdir()) == sorted([
         "jni-config.json", "predefined-classes-config.json", "proxy-config.json", "reflect-config.json",
         "resource-config.json", "serialization-config.json"])

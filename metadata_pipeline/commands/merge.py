@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from metadata_pipeline.core.filters import apply_filter
     from metadata_pipeline.errors import UsageError
     from metadata_pipeline.filterfiles import load_filters, report_lines
+    from metadata_pipeline.report import filter_files_lines, plural
     from metadata_pipeline.settings import Settings, load_settings
     from metadata_pipeline.schema import check_schema
 
@@ -81,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings() if args.no_config else load_settings()
     class_filter = load_filters([*settings.filters, *map(Path, args.filters)])
     metadata, removed = apply_filter(result.metadata, class_filter)
+    for line in filter_files_lines(settings.filters, settings.source, list(map(Path, args.filters)),
+                                   no_config=args.no_config):
+        print(line, file=sys.stderr)
     if class_filter.rules:
         for line in report_lines(removed):
             print(line, file=sys.stderr)
@@ -97,10 +101,11 @@ def run(args: argparse.Namespace) -> int:
     for note in conversion_losses(metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
     write_config_dir(out, files)
+    print(f"merged {plural(len(result.dirs), 'config dir')} into {out}: {summary_line(metadata)}")
     if args.provenance:
         doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs], metadata)
         atomic_write_text(Path(args.provenance), dumps(doc))
-    print(f"merged {len(result.dirs)} config dir(s) into {out}: {summary_line(metadata)}")
+        print(f"provenance of {plural(len(doc['entries']), 'entry', 'entries')} written to {args.provenance}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
     return 0
