@@ -127,6 +127,17 @@ def phase_merge(root: str) -> float:
     return seconds
 
 
+def naive_available() -> bool:
+    """deepmerge is the benchmark's own dependency (the bench extra), not the tool's."""
+    try:
+        import deepmerge  # noqa: F401
+    except ImportError:
+        print("naive baseline skipped: it needs deepmerge, installed with: pip install -e '.[bench]'",
+              file=sys.stderr)
+        return False
+    return True
+
+
 def phase_naive(root: str) -> float:
     from deepmerge import always_merger
 
@@ -225,7 +236,7 @@ def main() -> int:
         measure(phase_floor, root)  # warm the page cache so both phases read from memory
         floor, floor_rss = measure(phase_floor, root)
         merge, merge_rss = measure(phase_merge, root)
-        naive, naive_rss = (None, None) if args.skip_naive else measure(phase_naive, root)
+        naive, naive_rss = (None, None) if args.skip_naive or not naive_available() else measure(phase_naive, root)
         # merge --check: ~50 MB of output from Kafka-like tests, whose merge is Kafka-sized
         # (about 330 types): every test's broker touches nearly the same classes.
         check_root = root / "check-input"
