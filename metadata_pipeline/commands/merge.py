@@ -101,10 +101,11 @@ def run(args: argparse.Namespace) -> int:
     for note in conversion_losses(metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
     write_config_dir(out, files)
-    print(f"merged {plural(len(result.dirs), 'config dir')} into {out}: {summary_line(metadata)}")
     if args.provenance:
         doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs], metadata)
         atomic_write_text(Path(args.provenance), dumps(doc))
+    print(f"merged {plural(len(result.dirs), 'config dir')} into {out}: {summary_line(metadata)}")
+    if args.provenance:
         print(f"provenance of {plural(len(doc['entries']), 'entry', 'entries')} written to {args.provenance}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
