@@ -16,7 +16,7 @@ be searched for.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from metadata_pipeline.core.labels import entry_label
 from metadata_pipeline.core.merge import Provenance, keys_of
@@ -29,7 +29,7 @@ FORMAT_VERSION = 1
 _TYPED = ("reflection", "jni", "serialization")  # categories whose identity starts with the type
 
 
-def _entry(category: str, identity: tuple, sources) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _entry(category: str, identity: tuple, sources: Iterable[str]) -> dict[str, Any]:
     doc: dict[str, Any] = {"category": category, "entry": entry_label(category, identity)}
     type_ref = identity[0] if category in _TYPED else None
     if isinstance(type_ref, str) and is_array(type_ref):
