@@ -4,7 +4,7 @@ Every discovered test appears in the plan with a status: ``run``, ``ignored`` (m
 ``@ignore`` in Kafka's tests; left out unless ``--include-ignored``) or ``other-shard`` (runnable,
 but another ``--shard`` runs it).
 
-``collect --plan --format json`` prints (keys sorted, stable across runs)::
+``collect --plan --report-format json`` prints (keys sorted, stable across runs)::
 
     {
       "plan_version": 1,
