@@ -21,10 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REFERENCE
+
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SH = REPO / "docker" / "agent-standin" / "build.sh"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "agent_standin"
-SCHEMAS = REPO.parent / "shared" / "reference" / "graalvm-schemas"
+SCHEMAS = REFERENCE / "graalvm-schemas"  # ../shared/reference, or MP_REFERENCE_DIR as for every test
 
 SIX_FILES = {
     "jni-config.json": "jni-config-schema-v1.2.0.json",
