@@ -17,7 +17,7 @@ from metadata_pipeline.errors import EXIT_INPUT, FatalError
 __all__ = ["main", "COMMANDS"]
 
 # In the order of the workflow: collect -> merge -> diff -> validate -> lint -> build.
-COMMANDS = ("collect", "merge", "diff", "validate", "lint", "build")
+COMMANDS = ("collect", "merge", "diff", "validate", "lint", "build", "coverage", "why")
 
 DESCRIPTION = """\
 Reachability metadata for Apache Kafka's GraalVM native image (KIP-974).

@@ -1,0 +1,159 @@
+"""A ``collect`` output read per test and per process, for ``coverage`` and ``why``.
+
+Tests come from the manifests ``collect`` writes (``<test dir>/manifest.json``: status, run
+time, one record per instrumented JVM); each process directory is read on its own, with the
+same reader and the same filters as ``merge``, so that an item belongs to exactly the
+processes that wrote it. Run times come from the manifests, or from a ducktape
+``report.json`` (``--timings``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from metadata_pipeline.collect.layout import OutputDir
+from metadata_pipeline.collect.manifest import MANIFEST_NAME, Manifest
+from metadata_pipeline.configdir import load, read_json
+from metadata_pipeline.core.coverage import ItemIndex, items_of
+from metadata_pipeline.core.errors import InvalidMetadata
+from metadata_pipeline.core.filters import ClassFilter, apply_filter
+from metadata_pipeline.core.kinds import kind_of_file
+from metadata_pipeline.core.model import Metadata
+from metadata_pipeline.errors import InputError
+from metadata_pipeline.fastload import paused_gc
+
+__all__ = ["CollectedProcess", "CollectedTest", "CollectedItems", "read_collected", "read_items", "process_metadata",
+           "class_filter_for", "timings_from_report"]
+
+
+@dataclass(frozen=True)
+class CollectedProcess:
+    test_id: str
+    node: str
+    label: str            # <test dir>/<node>/<process>, as merge --provenance names it
+    main_class: str | None
+    write: str            # final / snapshot / none (see collect/manifest.py)
+    path: Path
+
+
+@dataclass(frozen=True)
+class CollectedTest:
+    __test__ = False  # not a pytest test class
+
+    test_id: str
+    status: str
+    seconds: float | None
+    root: Path
+    processes: tuple[CollectedProcess, ...]
+
+
+def read_collected(roots: Sequence[str | Path]) -> list[CollectedTest]:
+    """Every test of every ``collect`` output given, from its manifest, sorted by test id."""
+    tests: dict[str, CollectedTest] = {}
+    for raw in roots:
+        root = Path(raw)
+        if not root.is_dir():
+            raise InputError(f"{root}: no such directory (expected a collect output)")
+        manifests = OutputDir(root).manifests()
+        _refuse_unmanifested(root)
+        if not manifests:
+            raise InputError(f"{root}: no {MANIFEST_NAME} in any test directory: not a collect output "
+                             "(coverage needs the per-test manifests collect writes)")
+        for test_id, manifest in manifests.items():
+            if test_id in tests:
+                raise InputError(f"{root}: test {test_id} is also in {tests[test_id].root}: give each test once")
+            tests[test_id] = _test(root, manifest)
+    return [tests[t] for t in sorted(tests)]
+
+
+def _refuse_unmanifested(root: Path) -> None:
+    """A test directory with metadata but no manifest: merge would read it, coverage could not."""
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or not entry.is_dir() or (entry / MANIFEST_NAME).is_file():
+            continue
+        if any(kind_of_file(p.name) for p in entry.rglob("*.json") if not _hidden(p.relative_to(entry))):
+            raise InputError(f"{entry}: metadata without a {MANIFEST_NAME}: not a test directory collect wrote "
+                             "(coverage counts tests by their manifests)")
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _test(root: Path, manifest: Manifest) -> CollectedTest:
+    test_dir = OutputDir(root).test_dir(manifest.test_id)
+    processes = []
+    for i, record in enumerate(manifest.processes):
+        path = test_dir / record.path
+        if record.files and not path.is_dir():
+            raise InputError(f"{test_dir / MANIFEST_NAME}: /processes/{i}: {record.path} is missing")
+        processes.append(CollectedProcess(manifest.test_id, record.node, f"{test_dir.name}/{record.path}",
+                                          record.main_class, record.write, path))
+    seconds = manifest.run_time_seconds
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        seconds = None
+    return CollectedTest(manifest.test_id, manifest.status, seconds, root, tuple(processes))
+
+
+def process_metadata(process: CollectedProcess, class_filter: ClassFilter, *, skip_invalid: bool = False,
+                     allow_stale_locks: bool = False, warn: Callable[[str], None] = lambda msg: None) -> Metadata:
+    """One process's metadata, read and filtered as ``merge`` reads and filters it."""
+    if not process.path.is_dir() or not any(kind_of_file(p.name) for p in process.path.iterdir()):
+        return Metadata()
+    result = load([process.path], skip_invalid=skip_invalid, allow_stale_locks=allow_stale_locks, warn=warn)
+    return apply_filter(result.metadata, class_filter)[0]
+
+
+@dataclass(frozen=True)
+class CollectedItems:
+    tests: list[CollectedTest]
+    index: ItemIndex
+    items: list[list[frozenset[int]]]  # per test, per process (as in tests[i].processes): item numbers
+
+
+def read_items(roots: Sequence[str | Path], class_filter: ClassFilter, *, skip_invalid: bool = False,
+               allow_stale_locks: bool = False, warn: Callable[[str], None] = lambda msg: None) -> CollectedItems:
+    """Every test's processes with the items each wrote (after filters)."""
+    tests = read_collected(roots)
+    index = ItemIndex()
+    with paused_gc():
+        items = [[index.ids(items_of(process_metadata(p, class_filter, skip_invalid=skip_invalid,
+                                                       allow_stale_locks=allow_stale_locks, warn=warn)))
+                  for p in test.processes] for test in tests]
+    return CollectedItems(tests, index, items)
+
+
+def class_filter_for(no_config: bool, extra: Sequence[str]) -> ClassFilter:
+    """The filters merge would apply: metadata-pipeline.toml's, then ``--filter`` files."""
+    from metadata_pipeline.filterfiles import load_filters
+    from metadata_pipeline.settings import Settings, load_settings
+
+    settings = Settings() if no_config else load_settings()
+    return load_filters([*settings.filters, *map(Path, extra)])
+
+
+def timings_from_report(path: Path, test_ids: Iterable[str]) -> dict[str, float]:
+    """Run time of each test from ducktape's session ``report.json``; every test must be in it.
+
+    A test listed more than once (``--repeat``, a deflake) gets its mean time.
+    """
+    from metadata_pipeline.collect.results import parse_report
+
+    try:
+        doc = read_json(path)
+    except InvalidMetadata as exc:
+        raise InputError(str(exc)) from None
+    times: dict[str, list[float]] = {}
+    for outcome in parse_report(doc, str(path)):
+        if outcome.run_time_seconds is not None:
+            times.setdefault(outcome.test_id, []).append(float(outcome.run_time_seconds))
+    wanted = list(test_ids)
+    missing = [t for t in wanted if t not in times]
+    if missing:
+        more = f" (and {len(missing) - 1} more of the {len(wanted)} collected tests)" if len(missing) > 1 else ""
+        raise InputError(f"{path}: no run time for test {missing[0]}{more}: not the report of this collect output")
+    return {t: math.fsum(times[t]) / len(times[t]) for t in wanted}
+
