@@ -13,11 +13,12 @@ Whatever set of tests covers the universe merges to exactly the merge of all tes
 
 The selection is greedy weighted set cover (cost = run time): repeatedly the test with the
 least run time per item not yet covered, evaluated lazily (a test's gain only falls as the
-cover grows, so a stale priority is a lower bound and only the top needs refreshing). The
-greedy cover costs at most H(k) = 1 + 1/2 + ... + 1/k <= ln k + 1 times the cheapest one,
-k being the most items one test covers (Chvátal 1979); that gives a lower bound on the
-cheapest cover, and so does the sum of the run times of the tests that are the only source of
-some item: they are in every cover.
+cover grows, so a stale priority is a lower bound and only the top needs refreshing). Tests
+that are the only source of some item are in every cover: they are taken first, and the sum
+of their run times is a lower bound on the cheapest cover. The greedy cover costs at most
+H(k) = 1 + 1/2 + ... + 1/k <= ln k + 1 times the cheapest one, k being the most items one
+test covers (Chvátal 1979; taking the forced tests first keeps that: they are in the optimum
+too, and greedy is within H(k) on what is left), which is a second lower bound.
 """
 
 from __future__ import annotations
@@ -316,7 +317,12 @@ def analyse(tests: Sequence[TestItems], index: ItemIndex, target: float = 100.0)
     cost = [t.seconds if t.seconds is not None else mean for t in tests]
     estimated = tuple(sorted(t.test_id for t in tests if t.seconds is None))
 
-    order = _greedy(sets, cost, [t.test_id for t in tests], total)
+    required = _required(target, total)
+    # A test that alone holds more items than the target may leave out is in every selection:
+    # taken first, it keeps greedy from paying for items it brings anyway.
+    slack = total - required
+    essential = sorted((i for i in range(len(tests)) if unique[i] > slack), key=lambda i: tests[i].test_id)
+    order = _greedy(sets, cost, [t.test_id for t in tests], total, essential)
     curve: list[CurvePoint] = []
     covered: set[int] = set()
     spent = 0.0
@@ -325,12 +331,8 @@ def analyse(tests: Sequence[TestItems], index: ItemIndex, target: float = 100.0)
         spent += cost[i]
         curve.append(CurvePoint(tests[i].test_id, spent, len(covered), len(covered) / total if total else 1.0))
 
-    required = _required(target, total)
     picked = next((n for n, p in enumerate(curve, 1) if p.items_covered >= required), 0)
     chosen = curve[:picked]
-    # A test that alone holds more items than the target may leave out is in every selection.
-    slack = total - required
-    essential = sorted((i for i in range(len(tests)) if unique[i] > slack), key=lambda i: tests[i].test_id)
     bound = math.fsum(cost[i] for i in essential)
     seconds = chosen[-1].seconds if chosen else 0.0
     factor = None
@@ -349,28 +351,33 @@ def analyse(tests: Sequence[TestItems], index: ItemIndex, target: float = 100.0)
     return CoverageReport(per_test, selection, tuple(curve))
 
 
-def _greedy(sets: list[frozenset[int]], cost: list[float], names: list[str], total: int) -> list[int]:
-    """Test indexes in greedy order until every item is covered.
+def _greedy(sets: list[frozenset[int]], cost: list[float], names: list[str], total: int,
+            first: Sequence[int] = ()) -> list[int]:
+    """Test indexes in greedy order until every item is covered; the tests ``first`` (in every
+    cover) before all others, in greedy order among themselves.
 
     Priority (run time per new item, more new items first, test id): ties never depend on
     the input order. A popped entry whose gain has fallen is pushed back with its new
     priority unless it still beats the next one.
     """
-    heap = [(cost[i] / len(s), -len(s), names[i], i) for i, s in enumerate(sets) if s]
-    heapq.heapify(heap)
     covered: set[int] = set()
     order: list[int] = []
-    while heap and len(covered) < total:
-        _, stale_gain, name, i = heapq.heappop(heap)
-        gain = len(sets[i] - covered) if covered else -stale_gain
-        if gain == 0:
-            continue
-        entry = (cost[i] / gain, -gain, name, i)
-        if gain != -stale_gain and heap and entry > heap[0]:
-            heapq.heappush(heap, entry)
-            continue
-        order.append(i)
-        covered |= sets[i]
+    forced = set(first)
+    for phase in (sorted(forced), [i for i in range(len(sets)) if i not in forced]):
+        heap = [(cost[i] / len(sets[i] - covered), -len(sets[i] - covered), names[i], i)
+                for i in phase if sets[i] - covered]
+        heapq.heapify(heap)
+        while heap and len(covered) < total:
+            _, stale_gain, name, i = heapq.heappop(heap)
+            gain = len(sets[i] - covered)
+            if gain == 0:
+                continue
+            entry = (cost[i] / gain, -gain, name, i)
+            if gain != -stale_gain and heap and entry > heap[0]:
+                heapq.heappush(heap, entry)
+                continue
+            order.append(i)
+            covered |= sets[i]
     return order
 
 
