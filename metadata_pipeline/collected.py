@@ -111,19 +111,30 @@ def process_metadata(process: CollectedProcess, class_filter: ClassFilter, *, sk
 class CollectedItems:
     tests: list[CollectedTest]
     index: ItemIndex
-    items: list[list[frozenset[int]]]  # per test, per process (as in tests[i].processes): item numbers
+    items: list[frozenset[int]]                       # per test: item numbers, all its processes
+    by_process: list[list[frozenset[int]]] | None     # per test, per process (with per_process=True)
 
 
-def read_items(roots: Sequence[str | Path], class_filter: ClassFilter, *, skip_invalid: bool = False,
-               allow_stale_locks: bool = False, warn: Callable[[str], None] = lambda msg: None) -> CollectedItems:
-    """Every test's processes with the items each wrote (after filters)."""
+def read_items(roots: Sequence[str | Path], class_filter: ClassFilter, *, per_process: bool = False,
+               skip_invalid: bool = False, allow_stale_locks: bool = False,
+               warn: Callable[[str], None] = lambda msg: None) -> CollectedItems:
+    """Every test with the items its processes wrote (after filters), numbered in one index.
+
+    Each process is read, numbered and dropped before the next; only the numbers stay.
+    """
     tests = read_collected(roots)
     index = ItemIndex()
+    by_test: list[frozenset[int]] = []
+    by_process: list[list[frozenset[int]]] = []
     with paused_gc():
-        items = [[index.ids(items_of(process_metadata(p, class_filter, skip_invalid=skip_invalid,
-                                                       allow_stale_locks=allow_stale_locks, warn=warn)))
-                  for p in test.processes] for test in tests]
-    return CollectedItems(tests, index, items)
+        for test in tests:
+            ids = [index.ids(items_of(process_metadata(p, class_filter, skip_invalid=skip_invalid,
+                                                        allow_stale_locks=allow_stale_locks, warn=warn)))
+                   for p in test.processes]
+            by_test.append(frozenset().union(*ids))
+            if per_process:
+                by_process.append(ids)
+    return CollectedItems(tests, index, by_test, by_process if per_process else None)
 
 
 def class_filter_for(no_config: bool, extra: Sequence[str]) -> ClassFilter:

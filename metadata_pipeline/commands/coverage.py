@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = {t.test_id: t.seconds for t in collected.tests}
     if args.timings:
         seconds = timings_from_report(Path(args.timings), list(seconds))
-    tests = [TestItems(t.test_id, seconds[t.test_id], t.status, frozenset().union(*processes))
-             for t, processes in zip(collected.tests, collected.items)]
+    tests = [TestItems(t.test_id, seconds[t.test_id], t.status, items) for t, items in zip(collected.tests, collected.items)]
     report = analyse(tests, collected.index, args.target)
     inputs = list(args.inputs)
     if args.format == "json":

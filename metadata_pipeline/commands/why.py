@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     except InvalidMetadata as exc:
         raise InputError(f"{exc.problem}") from None
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731
-    collected = read_items(args.inputs, class_filter_for(args.no_config, args.filters),
+    collected = read_items(args.inputs, class_filter_for(args.no_config, args.filters), per_process=True,
                            skip_invalid=args.skip_invalid, allow_stale_locks=args.allow_stale_locks, warn=warn)
     index = collected.index
     matches = [n for n, item in enumerate(index.items) if query.exact(item)]
@@ -55,21 +55,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{' '.join(args.inputs)}: {args.item}: no test produced this item (after filters; "
                          "a type, Type#member(params) or a resource)")
     lines = []
-    sources = 0
     for n in sorted(matches, key=lambda n: item_label(index.items[n])):
         lines.append(item_label(index.items[n]))
-        for test, processes in zip(collected.tests, collected.items):
-            hits = [p for p, ids in zip(test.processes, processes) if n in ids]
-            if not hits:
+        for test, items, processes in zip(collected.tests, collected.items, collected.by_process):
+            if n not in items:
                 continue
-            sources += 1
+            hits = [p for p, ids in zip(test.processes, processes) if n in ids]
             lines.append(f"  {test.test_id}  ({test.status}, {duration(test.seconds)})")
             for p in hits:
                 snapshot = "; last periodic snapshot" if p.write == "snapshot" else ""
                 lines.append(f"    {p.node}  {p.label.rpartition('/')[2]}  ({p.main_class or 'main class unknown'}"
                              f"{snapshot})")
-    tests = {t.test_id for t, processes in zip(collected.tests, collected.items)
-             if any(n in ids for ids in processes for n in matches)}
+    tests = {t.test_id for t, items in zip(collected.tests, collected.items) if any(n in items for n in matches)}
     lines.append(f"{len(matches)} item(s), produced by {len(tests)} of {len(collected.tests)} tests")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -276,6 +276,7 @@ class Selection:
     full_seconds: float           # every test with items or not: the run the selection replaces
     lower_bound_seconds: float    # no selection reaching the target can take less
     essential: tuple[str, ...]    # tests in every selection reaching the target
+    essential_seconds: float      # their run time: one lower bound
     factor: float | None          # greedy <= factor x optimum (H(k)), at target 100
     estimated: tuple[str, ...]    # tests whose unknown run time was taken as the mean of the known
 
@@ -347,7 +348,8 @@ def analyse(tests: Sequence[TestItems], index: ItemIndex, target: float = 100.0)
     selection = Selection(
         target=target, tests=tuple(p.test_id for p in chosen), items_covered=chosen[-1].items_covered if chosen else 0,
         items_total=total, seconds=seconds, full_seconds=math.fsum(cost), lower_bound_seconds=min(bound, seconds),
-        essential=tuple(tests[i].test_id for i in essential), factor=factor, estimated=estimated)
+        essential=tuple(tests[i].test_id for i in essential), essential_seconds=math.fsum(cost[i] for i in essential),
+        factor=factor, estimated=estimated)
     return CoverageReport(per_test, selection, tuple(curve))
 
 

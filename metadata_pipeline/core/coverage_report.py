@@ -42,11 +42,13 @@ def guarantee_lines(s: Selection) -> list[str]:
                      f"(k = most items of one test; H(k) <= ln(n)+1 = {math.log(n) + 1:.2f} for n = {n} items)")
     elif s.items_total:
         lines.append("greedy weighted set cover, stopped at the target (the ln(n)+1 factor is proven for 100%)")
-    why = (f"{len(s.essential)} test(s) are the only source of "
-           + ("some item" if s.target == 100 else "more items than the target leaves out")
-           + " and are in every selection")
-    lines.append(f"lower bound: no selection reaching {s.target:g}% takes less than {duration(s.lower_bound_seconds)} "
-                 f"({why}" + ("; greedy time / H(k)" if s.factor else "") + ")")
+    sole = "some item" if s.target == 100 else "more items than the target leaves out"
+    bound = (f"lower bound: no selection reaching {s.target:g}% takes less than {duration(s.lower_bound_seconds)}: "
+             f"{len(s.essential)} test(s) are the only source of {sole}, so every selection has them "
+             f"({duration(s.essential_seconds)})")
+    if s.factor:
+        bound += f", and greedy's time / H(k) = {duration(s.seconds / s.factor)}"
+    lines.append(bound)
     if s.estimated:
         lines.append(f"{len(s.estimated)} test(s) without a run time count as the mean of the others")
     return lines
