@@ -219,6 +219,14 @@ def test_select_writes_what_collect_tests_from_runs(capsys, collected, cwd):
     plan = json.loads(out)
     assert [t["test_id"] for t in plan["tests"] if t["status"] == "run"] == sorted([T2, T3])
     assert plan["totals"]["discovered"] == 2
+    # Only the files holding the listed tests are loaded, wherever they are in the checkout.
+    assert plan["discovery"]["symbols"] == ["tests/kafkatest/tests/core/broker_test.py",
+                                            "tests/kafkatest/tests/tools/topics_test.py"]
+    sanity = "kafkatest.sanity_checks.agent_collect_test.AgentCollectTest.test_produce"
+    (cwd / "sanity.txt").write_text(sanity + "\n")
+    code, out, _ = cli(capsys, "collect", "--kafka-dir", MINIKAFKA, "--tests-from", cwd / "sanity.txt", "--plan",
+                       "--format", "json")
+    assert code == 0 and [t["test_id"] for t in json.loads(out)["tests"]] == [sanity]
 
 
 def test_tests_from_refuses_unknown_and_ignored_tests(capsys, cwd):

@@ -1,8 +1,9 @@
 """``collect --tests-from FILE``: run only the tests a file lists (what ``coverage --select`` writes).
 
 The file holds ducktape test ids, one a line; ``#`` starts a comment, blank lines are ignored.
-Every id must be one ducktape's loader found; an id of a test marked ``@ignore`` needs
-``--include-ignored``, as it would on the command line.
+Without TEST arguments only the files holding those tests are loaded. Every id must be one
+ducktape's loader found; an id of a test marked ``@ignore`` needs ``--include-ignored``, as it
+would on the command line.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from metadata_pipeline.collect.plan import Discovery
 from metadata_pipeline.errors import InputError
 
-__all__ = ["read_test_ids", "restrict"]
+__all__ = ["read_test_ids", "restrict", "symbols_for"]
 
 
 def read_test_ids(path: Path) -> dict[str, int]:
@@ -35,6 +36,24 @@ def read_test_ids(path: Path) -> dict[str, int]:
     if not ids:
         raise InputError(f"{path}: lists no test ids")
     return ids
+
+
+def symbols_for(kafka_dir: str | Path, path: Path) -> list[str]:
+    """The test files (ducktape symbols, relative to the checkout) that hold the listed tests.
+
+    A test id starts with its module (``kafkatest.tests.core.x_test.Class.method...``), so
+    ducktape need load only those files; ids matching no file are reported by ``restrict``.
+    """
+    root = Path(kafka_dir)
+    symbols = set()
+    for test_id in read_test_ids(path):
+        parts = test_id.split(".")
+        for k in range(1, len(parts)):
+            candidate = Path("tests", *parts[:k]).with_suffix(".py")
+            if (root / candidate).is_file():
+                symbols.add(candidate.as_posix())
+                break
+    return sorted(symbols)
 
 
 def restrict(discovery: Discovery, path: Path, include_ignored: bool) -> Discovery:

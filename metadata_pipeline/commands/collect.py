@@ -175,10 +175,12 @@ def run(args: argparse.Namespace) -> int:
                          "--cluster-file nodes bring their own")
     if args.cluster_file and args.nodes:
         raise UsageError("--nodes starts local containers; --cluster-file lists the nodes")
+    if args.tests_from:
+        from metadata_pipeline.collect.selection import restrict, symbols_for
+
+        args.tests = args.tests or symbols_for(args.kafka_dir, Path(args.tests_from))
     discovery = discover(args.kafka_dir, args.tests, args.exclude, python=args.python)
     if args.tests_from:
-        from metadata_pipeline.collect.selection import restrict
-
         discovery = restrict(discovery, Path(args.tests_from), args.include_ignored)
     weights = None
     if args.timings:
