@@ -165,7 +165,7 @@ def test_coverage_text_names_the_selection_the_bound_and_failed_tests(capsys, co
     assert "selection: 2 of 3 tests cover 7 of 7 items (100.0%, target 100%) in 10m30s of 12m30s" in out
     assert re.search(r"within a factor H\(k\) = [\d.]+ of the cheapest cover .*ln\(n\)\+1", out)
     assert ("no selection reaching 100% takes less than 10m30s: 2 test(s) are the only source of some item, so every "
-            "selection has them (10m30s), and greedy's time / H(k) = ") in out
+            "selection has them (10m30s); greedy's time / H(k) = ") in out
     assert re.search(r"1  " + re.escape(T2) + r"\s+FAIL!", out)
 
 

@@ -43,12 +43,17 @@ def guarantee_lines(s: Selection) -> list[str]:
     elif s.items_total:
         lines.append("greedy weighted set cover, stopped at the target (the ln(n)+1 factor is proven for 100%)")
     sole = "some item" if s.target == 100 else "more items than the target leaves out"
-    bound = (f"lower bound: no selection reaching {s.target:g}% takes less than {duration(s.lower_bound_seconds)}: "
-             f"{len(s.essential)} test(s) are the only source of {sole}, so every selection has them "
-             f"({duration(s.essential_seconds)})")
+    reasons = []
+    if s.essential:
+        reasons.append(f"{len(s.essential)} test(s) are the only source of {sole}, so every selection has them "
+                       f"({duration(s.essential_seconds)})")
     if s.factor:
-        bound += f", and greedy's time / H(k) = {duration(s.seconds / s.factor)}"
-    lines.append(bound)
+        reasons.append(f"greedy's time / H(k) = {duration(s.seconds / s.factor)}")
+    if reasons:
+        lines.append(f"lower bound: no selection reaching {s.target:g}% takes less than "
+                     f"{duration(s.lower_bound_seconds)}: " + "; ".join(reasons))
+    else:
+        lines.append(f"lower bound: none proven (no test alone holds more items than {s.target:g}% leaves out)")
     if s.estimated:
         lines.append(f"{len(s.estimated)} test(s) without a run time count as the mean of the others")
     return lines
