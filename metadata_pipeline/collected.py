@@ -9,24 +9,31 @@ processes that wrote it. Run times come from the manifests, or from a ducktape
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from metadata_pipeline.collect.layout import OutputDir
+import orjson
+
 from metadata_pipeline.collect.manifest import MANIFEST_NAME, Manifest
-from metadata_pipeline.configdir import load, read_json
+from metadata_pipeline.configdir import LOCK_FILE, decode_json, find_config_dirs, read_json
 from metadata_pipeline.core.coverage import ItemIndex, items_of
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.filters import ClassFilter, apply_filter
-from metadata_pipeline.core.kinds import kind_of_file
-from metadata_pipeline.core.model import Metadata
+from metadata_pipeline.core.kinds import FileKind, kind_of_file
+from metadata_pipeline.core.merge import Accumulator
+from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
 from metadata_pipeline.errors import InputError
-from metadata_pipeline.fastload import paused_gc
+# The agent's reflect/jni layout, as the merge's fast path reads it (one definition).
+from metadata_pipeline.fastload import _HEAD, _SEP, _TAIL, paused_gc
 
-__all__ = ["CollectedProcess", "CollectedTest", "CollectedItems", "read_collected", "read_items", "process_metadata",
-           "class_filter_for", "timings_from_report"]
+_TYPE_FILES = (FileKind.REFLECT, FileKind.JNI)
+
+__all__ = ["CollectedProcess", "CollectedTest", "CollectedItems", "read_collected", "read_items", "class_filter_for",
+           "timings_from_report"]
 
 
 @dataclass(frozen=True)
@@ -98,15 +105,6 @@ def _test(root: Path, manifest: Manifest) -> CollectedTest:
     return CollectedTest(manifest.test_id, manifest.status, seconds, root, tuple(processes))
 
 
-def process_metadata(process: CollectedProcess, class_filter: ClassFilter, *, skip_invalid: bool = False,
-                     allow_stale_locks: bool = False, warn: Callable[[str], None] = lambda msg: None) -> Metadata:
-    """One process's metadata, read and filtered as ``merge`` reads and filters it."""
-    if not process.path.is_dir() or not any(kind_of_file(p.name) for p in process.path.iterdir()):
-        return Metadata()
-    result = load([process.path], skip_invalid=skip_invalid, allow_stale_locks=allow_stale_locks, warn=warn)
-    return apply_filter(result.metadata, class_filter)[0]
-
-
 @dataclass(frozen=True)
 class CollectedItems:
     tests: list[CollectedTest]
@@ -124,17 +122,98 @@ def read_items(roots: Sequence[str | Path], class_filter: ClassFilter, *, per_pr
     """
     tests = read_collected(roots)
     index = ItemIndex()
+    reader = _ItemReader(index, class_filter, skip_invalid, allow_stale_locks, warn)
     by_test: list[frozenset[int]] = []
     by_process: list[list[frozenset[int]]] = []
     with paused_gc():
         for test in tests:
-            ids = [index.ids(items_of(process_metadata(p, class_filter, skip_invalid=skip_invalid,
-                                                        allow_stale_locks=allow_stale_locks, warn=warn)))
-                   for p in test.processes]
+            ids = [reader.process(p.path) for p in test.processes]
             by_test.append(frozenset().union(*ids))
             if per_process:
                 by_process.append(ids)
     return CollectedItems(tests, index, by_test, by_process if per_process else None)
+
+
+class _ItemReader:
+    """The item numbers of one process directory after another, decoding only what is new.
+
+    The merge's fast path (``fastload``) applied to items: processes repeat each other's
+    entries byte for byte, and identical bytes are identical items. In reflect/jni files in
+    the agent's layout each entry's text is looked up before it is decoded; any other file is
+    looked up whole. What is new is parsed by the merge's own parser, built, filtered and
+    numbered once. A process's items are the union of its entries' items: what its own merge
+    would drop (a queried method it also invokes) the analysis drops for the whole collection.
+    """
+
+    def __init__(self, index: ItemIndex, class_filter: ClassFilter, skip_invalid: bool, allow_stale_locks: bool,
+                 warn: Callable[[str], None]) -> None:
+        self.index = index
+        self.class_filter = class_filter
+        self.skip_invalid = skip_invalid
+        self.allow_stale_locks = allow_stale_locks
+        self.warn = warn
+        self._entries: dict[tuple[FileKind, bytes], frozenset[int]] = {}
+        self._files: dict[tuple[FileKind, bytes], frozenset[int]] = {}
+
+    def _ids(self, acc: Accumulator) -> frozenset[int]:
+        return self.index.ids(items_of(apply_filter(acc.build(), self.class_filter)[0]))
+
+    def process(self, path: Path) -> frozenset[int]:
+        if not path.is_dir() or not any(kind_of_file(p.name) for p in path.iterdir()):
+            return frozenset()
+        [cdir] = [d for d in find_config_dirs([path]) if d.path == path] or [None]
+        if cdir is None:
+            return frozenset()
+        if cdir.locked and not self.allow_stale_locks:
+            raise InputError(f"{path}: holds an agent {LOCK_FILE}: the agent is still running or was killed "
+                             "(pass --allow-stale-locks to use its last snapshot)")
+        ids: list[frozenset[int]] = []
+        for kind, file in cdir.files:
+            try:
+                data = file.read_bytes()
+            except OSError as exc:
+                raise InputError(f"{file}: cannot read: {exc.strerror}") from None
+            try:
+                ids.append(self._file(kind, data, file))
+            except InvalidMetadata as exc:
+                located = exc if exc.file else exc.located(str(file))
+                if not self.skip_invalid:
+                    raise InputError(str(located)) from None
+                self.warn(f"skipped: {located}")
+        return frozenset().union(*ids)
+
+    def _file(self, kind: FileKind, data: bytes, file: Path) -> frozenset[int]:
+        if kind in _TYPE_FILES:
+            found = self._agent_layout(kind, data)
+            if found is not None:
+                return found
+        key = (kind, hashlib.blake2b(data, digest_size=16).digest())
+        found = self._files.get(key)
+        if found is None:
+            acc = Accumulator()
+            add_to(acc, kind, decode_json(data, file))
+            found = self._files[key] = self._ids(acc)
+        return found
+
+    def _agent_layout(self, kind: FileKind, data: bytes) -> frozenset[int] | None:
+        """The items of a reflect/jni file in the agent's layout; None when it is not (or is bad:
+        the general path then says where)."""
+        body = data.strip()
+        if not (body.startswith(_HEAD) and body.endswith(_TAIL)) or len(body) < len(_HEAD) + len(_TAIL):
+            return None
+        entries = self._entries
+        parts = []
+        for chunk in set(body[len(_HEAD):-len(_TAIL)].split(_SEP)):
+            found = entries.get((kind, chunk))
+            if found is None:
+                acc = Accumulator()
+                try:
+                    add_legacy_type_entry(acc, kind, orjson.loads(b"{" + chunk + b"\n}"), "")
+                except (orjson.JSONDecodeError, InvalidMetadata):
+                    return None
+                found = entries[(kind, chunk)] = self._ids(acc)
+            parts.append(found)
+        return frozenset().union(*parts)
 
 
 def class_filter_for(no_config: bool, extra: Sequence[str]) -> ClassFilter:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from metadata_pipeline.collect.layout import OutputDir, test_dir_name
 from metadata_pipeline.collect.manifest import FINAL, MANIFEST_NAME, NOTHING, Manifest, ProcessRecord
 from metadata_pipeline.core.kinds import FileKind
 
 
-def write_collected(root: Path, tests: Mapping[str, tuple[str, float | None, Sequence[Mapping[FileKind, object]]]]) -> Path:
-    """``tests``: test id -> (status, run time, one documents dict per process)."""
+def write_collected(root: Path, tests: Mapping[str, tuple[str, float | None, Sequence[Mapping[FileKind, object]]]],
+                    layout: Callable[[object], bytes] | None = None) -> Path:
+    """``tests``: test id -> (status, run time, one documents dict per process); ``layout``
+    writes reflect/jni files (default: one JSON line)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / ".collect").mkdir(exist_ok=True)
     for test_id, (status, seconds, processes) in tests.items():
@@ -25,7 +27,10 @@ def write_collected(root: Path, tests: Mapping[str, tuple[str, float | None, Seq
             pdir = test_dir / path
             pdir.mkdir(parents=True)
             for kind, doc in docs.items():
-                (pdir / kind.file_name).write_text(json.dumps(doc))
+                if layout is not None and kind in (FileKind.REFLECT, FileKind.JNI):
+                    (pdir / kind.file_name).write_bytes(layout(doc))
+                else:
+                    (pdir / kind.file_name).write_text(json.dumps(doc))
             records.append(ProcessRecord(node=node, path=path, main_class="kafka.Kafka",
                                          write=FINAL if docs else NOTHING, stale_lock=False,
                                          files=tuple(sorted(k.file_name for k in docs))))

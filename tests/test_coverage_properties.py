@@ -17,6 +17,7 @@ from metadata_pipeline.core.coverage import ItemIndex, TestItems, analyse, domin
 from metadata_pipeline.core.diff import diff
 from metadata_pipeline.core.merge import merge
 from strategies import config_dir_documents, metadata_of
+from test_fastload import agent_layout
 
 # A collection: tests, each with one to three processes of agent-shaped output.
 collections = st.lists(
@@ -46,15 +47,16 @@ def test_merging_only_the_selected_tests_gives_the_merge_of_all(raw, target):
     assert report.selection.lower_bound_seconds <= report.selection.seconds + 1e-9
 
 
-@settings(max_examples=15)
-@given(collections)
-def test_on_disk_coverage_select_then_merge_of_the_selected_dirs_is_the_merge_of_all(tmp_path_factory, raw):
+@settings(max_examples=25)
+@given(collections, st.booleans())
+def test_on_disk_coverage_select_then_merge_of_the_selected_dirs_is_the_merge_of_all(tmp_path_factory, raw, agent):
+    """Reflect/jni files in the agent's own layout (read entry by entry) or as plain JSON."""
     tmp = tmp_path_factory.mktemp("cov")
     ids = [f"kafkatest.tests.t{i}.T.test" for i in range(len(raw))]
     # Empty documents make no files: every process writes at least something.
     write_collected(tmp / "collected", {
         test_id: ("PASS", float(seconds), [docs or {} for docs in processes])
-        for test_id, (seconds, processes) in zip(ids, raw)})
+        for test_id, (seconds, processes) in zip(ids, raw)}, layout=agent_layout if agent else None)
     if not list((tmp / "collected").rglob("*-config.json")) and not list((tmp / "collected").rglob("reach*.json")):
         return
     assert main(["coverage", str(tmp / "collected"), "--select", str(tmp / "sel.txt"), "--format", "json",
