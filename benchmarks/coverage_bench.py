@@ -20,7 +20,11 @@ Measured in this one run, printed as ``name=value`` lines:
 
 Targets: analyse_seconds < 2, peak memory < 500 MB.
 
-  python benchmarks/coverage_bench.py [--tests 1228] [--processes 3] [--items 2000]
+``--disk MB`` also writes that much agent-shaped per-test output with manifests (the
+generator of merge_bench.py) and times the ``coverage`` command against ``merge`` on it:
+coverage_to_merge_ratio says what reading per process costs beyond merging.
+
+  python benchmarks/coverage_bench.py [--tests 1228] [--processes 3] [--items 2000] [--disk 40]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metadata_pipeline.core.coverage import ItemIndex, TestItems, analyse, report_json  # noqa: E402
 from metadata_pipeline.core.model import Condition, MethodRef  # noqa: E402
@@ -101,7 +106,10 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--items", type=int, default=2000, help="items per process (about)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--disk", type=int, metavar="MB", help="also time the command on this much output on disk")
     args = parser.parse_args()
+    if args.disk:
+        on_disk(args.disk)
 
     # Generated test by test and numbered as it comes, as the reader numbers each process's
     # items after reading it: the input never exists whole.
@@ -157,6 +165,44 @@ def main() -> int:
     ok = elapsed < 2 and rss_mb < 500
     print(f"targets_met={'yes' if ok else 'no'} (analyse < 2 s, peak RSS < 500 MB)")
     return 0
+
+
+def on_disk(megabytes: int) -> None:
+    import contextlib
+    import io
+    import shutil
+    import tempfile
+
+    from merge_bench import generate
+
+    from metadata_pipeline.cli import main as cli
+    from metadata_pipeline.collect.manifest import MANIFEST_NAME, Manifest, ProcessRecord
+
+    work = Path(tempfile.mkdtemp(prefix="coverage-bench-"))
+    try:
+        root = work / "collected"
+        dirs, written = generate(root, megabytes)
+        rnd = random.Random(3)
+        for test_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            procs = tuple(ProcessRecord(node=n.name, path=f"{n.name}/{p.name}", main_class="kafka.Kafka", write="final",
+                                        stale_lock=False, files=tuple(sorted(f.name for f in p.iterdir())))
+                          for n in sorted(test_dir.iterdir()) for p in sorted(n.iterdir()))
+            manifest = Manifest(test_id=test_dir.name, status="PASS", run_time_seconds=round(rnd.lognormvariate(5, 0.8), 1),
+                                summary="", nodes=tuple(sorted({p.node for p in procs})), processes=procs)
+            (test_dir / MANIFEST_NAME).write_text(manifest.dumps())
+        times = {}
+        for name, argv in (("merge", ["merge", str(root), "-o", str(work / "merged"), "--no-config"]),
+                           ("coverage", ["coverage", str(root), "--no-config", "-o", str(work / "coverage.txt")])):
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                assert cli(argv) == 0
+            times[name] = time.perf_counter() - started
+        print(f"disk_mb={written / 1e6:.0f}  ({dirs} process dirs)")
+        print(f"disk_merge_seconds={times['merge']:.2f}")
+        print(f"disk_coverage_seconds={times['coverage']:.2f}")
+        print(f"coverage_to_merge_ratio={times['coverage'] / times['merge']:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -202,17 +202,27 @@ class _ItemReader:
         if not (body.startswith(_HEAD) and body.endswith(_TAIL)) or len(body) < len(_HEAD) + len(_TAIL):
             return None
         entries = self._entries
-        parts = []
-        for chunk in set(body[len(_HEAD):-len(_TAIL)].split(_SEP)):
-            found = entries.get((kind, chunk))
-            if found is None:
-                acc = Accumulator()
+        chunks = set(body[len(_HEAD):-len(_TAIL)].split(_SEP))
+        new = [chunk for chunk in chunks if (kind, chunk) not in entries]
+        if new:
+            # New entries of one file are parsed and built together; each entry's items are
+            # then those under its identity (a file names each identity once, as agents write).
+            acc = Accumulator()
+            identities = {}
+            for chunk in new:
                 try:
-                    add_legacy_type_entry(acc, kind, orjson.loads(b"{" + chunk + b"\n}"), "")
+                    identities[chunk] = add_legacy_type_entry(acc, kind, orjson.loads(b"{" + chunk + b"\n}"), "")
                 except (orjson.JSONDecodeError, InvalidMetadata):
                     return None
-                found = entries[(kind, chunk)] = self._ids(acc)
-            parts.append(found)
+            if len(set(identities.values())) < len(identities):
+                return None  # one identity twice: the general path merges the file as a whole
+            by_identity: dict[tuple, list[int]] = {}
+            items = self.index.items
+            for number in self._ids(acc):
+                by_identity.setdefault(items[number][1], []).append(number)
+            for chunk, identity in identities.items():
+                entries[(kind, chunk)] = frozenset(by_identity.get(identity, ()))
+        parts = [entries[(kind, chunk)] for chunk in chunks]
         return frozenset().union(*parts)
 
 
