@@ -275,6 +275,11 @@ def test_bad_input_is_one_line_and_exit_2(capsys, cwd, collected):
     assert "reflect-config.json" in line and "truncated" in line and not (cwd / "sel.txt").exists()
     code, _, err = cli(capsys, "coverage", collected, "--skip-invalid")
     assert code == 0 and "warning: skipped:" in err
+    assert "expected Type#member" in one_line_error(capsys, "why", "a.B#", collected)
+    assert "malformed array type descriptor" in one_line_error(capsys, "why", "[Q#x", collected)
+    with pytest.raises(SystemExit) as exit_:
+        main(["coverage", str(collected), "--target", "0"])
+    assert exit_.value.code == 2 and "--target: 0: a percentage above 0 and at most 100" in capsys.readouterr().err
     (next(collected.glob("*/manifest.json"))).write_text("{}")
     assert "not a collect manifest" in one_line_error(capsys, "coverage", collected)
 
