@@ -236,7 +236,7 @@ class ItemIndex(dict):
 
 @dataclass(frozen=True, slots=True)
 class TestItems:
-    """What the computation needs of one test: its items (any hashable atoms), time and status."""
+    """What the computation needs of one test: its items, run time and status."""
 
     __test__ = False  # not a pytest test class
 
