@@ -17,7 +17,7 @@ from metadata_pipeline.errors import EXIT_INPUT, FatalError
 __all__ = ["main", "COMMANDS"]
 
 # In the order of the workflow: collect -> merge -> diff -> validate -> lint -> build.
-COMMANDS = ("collect", "merge", "diff", "validate", "lint", "build")
+COMMANDS = ("collect", "merge", "diff", "validate", "lint", "build", "coverage", "why")
 
 DESCRIPTION = """\
 Reachability metadata for Apache Kafka's GraalVM native image (KIP-974).
@@ -25,7 +25,7 @@ Reachability metadata for Apache Kafka's GraalVM native image (KIP-974).
 The loop: `collect` runs Kafka's system tests with the native-image agent and keeps its output
 per test; `merge` turns that into native-image-configs/ (`merge --check` is the CI gate);
 `diff` explains a change; `validate` and `lint` catch broken or stale entries; `build` makes
-the native executable. Exit codes: 0 ok / no difference, 1 difference or findings, 2 usage or
+the native executable; `coverage` and `why` say which tests give which metadata. Exit codes: 0 ok / no difference, 1 difference or findings, 2 usage or
 input error.
 """
 

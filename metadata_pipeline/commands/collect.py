@@ -104,6 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kafka-dir", required=True, metavar="DIR", help="Kafka source checkout (with tests/kafkatest)")
     p.add_argument("--exclude", action="append", default=[], metavar="TEST", help="leave out these tests (repeatable)")
     p.add_argument("--include-ignored", action="store_true", help="also run tests marked @ignore")
+    p.add_argument("--tests-from", metavar="FILE",
+                   help="run only the test ids FILE lists, one a line, # comments (what coverage --select writes)")
     p.add_argument("--shard", type=_shard, metavar="I/N", help="run only the I-th of N balanced shards (1 <= I <= N)")
     p.add_argument("--timings", metavar="REPORT",
                    help="ducktape report.json of an earlier run: balance shards by run time")
@@ -175,7 +177,13 @@ def run(args: argparse.Namespace) -> int:
                          "--cluster-file nodes bring their own")
     if args.cluster_file and args.nodes:
         raise UsageError("--nodes starts local containers; --cluster-file lists the nodes")
+    if args.tests_from:
+        from metadata_pipeline.collect.selection import restrict, symbols_for
+
+        args.tests = args.tests or symbols_for(args.kafka_dir, Path(args.tests_from))
     discovery = discover(args.kafka_dir, args.tests, args.exclude, python=args.python)
+    if args.tests_from:
+        discovery = restrict(discovery, Path(args.tests_from), args.include_ignored)
     weights = None
     if args.timings:
         weights = weights_from_report(_read_json(Path(args.timings)), [t.test_id for t in discovery.tests],
