@@ -63,6 +63,7 @@ class RunOptions:
     image: NodeImage = field(default_factory=NodeImage)
     memory: str | None = None
     python: str | None = None  # --cluster-file: the Python that runs ducktape here
+    ducktape_args: tuple[str, ...] = ()  # passed through: --globals, --parameters, after --
 
 
 def default_nodes(plan: TestPlan, test_ids: Sequence[str] | None = None) -> int:
@@ -225,7 +226,7 @@ def planned_call(plan: TestPlan, instr: Instrumentation, opts: RunOptions, selec
     holds the staged overrides and, with ``--cluster-file``, ducktape's results.
     """
     common = dict(max_parallel=opts.parallel, selection=selection, events=True,
-                  test_timeout_secs=opts.test_timeout)
+                  test_timeout_secs=opts.test_timeout, extra_args=opts.ducktape_args)
     if opts.cluster_file is None:
         return ducktape_invocation(plan, instr, cluster_file=CLUSTER_FILE, results_root=RESULTS_ROOT,
                                    python=DRIVER_PYTHON, workdir=DUCKTAPE_CWD, **common)

@@ -46,8 +46,21 @@ to them over SSH. For a CI matrix, give each job its own --shard I/N and -o; mer
 together afterwards (merge SHARD1 SHARD2 ... -o OUT): the merge is associative, so that equals
 one run over all tests.
 
-Filter files from metadata-pipeline.toml (filters = [...]) are the agent's access filters, as
-they are merge's filters (--no-config ignores the file); --access-filter adds more.
+Default agent access filters, wherever collect runs: those of a metadata-pipeline.toml found
+from the working directory up (filters = [...], the same files merge --filter reads), else
+Kafka's default filter that ships inside the package (metadata_pipeline/collect/defaults/
+kafka.json, explained in system-test-overrides/filters/README.md). --no-config turns both off
+(no default filter); --access-filter adds more.
+
+The checkout must be built: before any container starts, collect checks for the jars
+bin/kafka-run-class.sh puts on its class path (core/build/libs + core/build/dependant-libs-*,
+or libs/ as in a release) and stops with exit 2 naming ./gradlew systemTestLibs; --build runs
+that first (the checkout's own Gradle wrapper, as ducker-ak does). --plan and --dry-run report
+the check. The checkout is mounted read-write at /opt/kafka-dev, as ducker-ak mounts it: Kafka's
+scripts write logs/ there (kafka-run-class.sh's LOG_DIR, the GC log of -loggc).
+
+ducktape options pass through: --max-parallel (= --parallel), --globals, --parameters, and
+everything after `--` goes to ducktape unchanged.
 
 examples:
   metadata-pipeline collect --kafka-dir ../kafka --plan
@@ -154,7 +167,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     run_group.add_argument("--node-memory", metavar="SIZE", help="memory limit per node container, e.g. 4g")
     run_group.add_argument("-v", "--verbose", action="store_true",
                            help="also show ducktape's and the image build's output")
-    p.set_defaults(run=run)
+    run_group.add_argument("--max-parallel", type=_count, dest="parallel", metavar="N", help=argparse.SUPPRESS)
+    run_group.add_argument("--build", action="store_true",
+                           help="run ./gradlew systemTestLibs in the checkout first (as ducker-ak does)")
+    ducktape = p.add_argument_group("ducktape pass-through (anything after -- goes to ducktape too)")
+    ducktape.add_argument("--globals", metavar="JSON_OR_FILE", help="ducktape --globals")
+    ducktape.add_argument("--parameters", metavar="JSON", help="ducktape --parameters (with one test symbol)")
+    p.set_defaults(run=run, ducktape_extra=[])
+    _split_at_double_dash(p)
+
+
+def _split_at_double_dash(parser: argparse.ArgumentParser) -> None:
+    """Everything after ``--`` is ducktape's, not a TEST: keep it apart in ``ducktape_extra``."""
+    parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):  # type: ignore[no-untyped-def]
+        args = list(sys.argv[1:] if args is None else args)
+        extra: list[str] = []
+        if "--" in args:
+            at = args.index("--")
+            args, extra = args[:at], args[at + 1:]
+        namespace, rest = parse(args, namespace)
+        namespace.ducktape_extra = extra
+        return namespace, rest
+
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
 
     from metadata_pipeline.collect import agent_options, dry_run, instrumentation
     from metadata_pipeline.collect.discovery import discover
-    from metadata_pipeline.collect.plan import build_plan, render_json, render_text
+    from metadata_pipeline.collect.plan import build_plan
     from metadata_pipeline.collect.shard import weights_from_report
     from metadata_pipeline.errors import InputError, UsageError
 
@@ -173,6 +210,13 @@ def run(args: argparse.Namespace) -> int:
                          "--cluster-file nodes bring their own")
     if args.cluster_file and args.nodes:
         raise UsageError("--nodes starts local containers; --cluster-file lists the nodes")
+    from metadata_pipeline.collect.checkout import build_checkout, check_built
+
+    if args.build and (args.plan or args.dry_run):
+        raise UsageError("--build runs Gradle; --plan and --dry-run change nothing")
+    if args.build and not args.cluster_file:
+        build_checkout(args.kafka_dir, output=lambda line: print(line, file=sys.stderr) if args.verbose else None)
+    checkout = None if args.cluster_file else check_built(args.kafka_dir)
     discovery = discover(args.kafka_dir, args.tests, args.exclude, python=args.python)
     weights = None
     if args.timings:
@@ -181,8 +225,12 @@ def run(args: argparse.Namespace) -> int:
     plan = build_plan(discovery, include_ignored=args.include_ignored, shard=args.shard, weights=weights,
                       timings=args.timings)
     if args.plan:
-        sys.stdout.write(render_json(plan) if args.format == "json" else render_text(plan))
+        sys.stdout.write(_with_checkout(plan, checkout, args.format))
         return 0
+    if checkout is not None and not checkout.built:  # before any container starts
+        from metadata_pipeline.collect.checkout import CheckoutNotBuilt
+
+        raise CheckoutNotBuilt(checkout.describe())
 
     overrides = Path(args.overrides)
     periodic = args.write_period > 0
@@ -198,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
                                     caller_filters=args.caller_filter)
     opts = _run_options(args, overrides)
     if args.dry_run:
-        sys.stdout.write(_dry_run(plan, instr, opts))
+        text = _dry_run(plan, instr, opts)
+        sys.stdout.write(text if checkout is None else f"checkout         {checkout.describe()}\n" + text)
         return 0
 
     from metadata_pipeline.collect.progress import make_progress
@@ -207,13 +256,32 @@ def run(args: argparse.Namespace) -> int:
     return run_collect(plan, instr, opts, make_progress(sys.stderr, verbose=args.verbose))
 
 
+def _with_checkout(plan, checkout, fmt: str) -> str:
+    """The plan, and whether the checkout is built (the check a run makes first)."""
+    import json
+
+    from metadata_pipeline.collect.plan import plan_json, render_text
+
+    if fmt == "json":
+        doc = plan_json(plan)
+        if checkout is not None:
+            doc["checkout"] = checkout.as_json()
+        return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    text = render_text(plan)
+    return text if checkout is None else text + f"checkout: {checkout.describe()}\n"
+
+
 def _settings_filters(args: argparse.Namespace) -> list[str]:
-    """metadata-pipeline.toml's filters: the agent's default access filters, as merge's filters."""
+    """The agent's default access filters: metadata-pipeline.toml's (as merge's), else Kafka's packaged one."""
     if args.no_config:
         return []
+    from metadata_pipeline.collect.instrumentation import PACKAGED_FILTER
     from metadata_pipeline.settings import load_settings
 
-    return [str(path) for path in load_settings().filters]
+    settings = load_settings()
+    if settings.source is None:  # run outside any repository that configures it
+        return [str(PACKAGED_FILTER)]
+    return [str(path) for path in settings.filters]
 
 
 def _run_options(args: argparse.Namespace, overrides):
@@ -227,7 +295,41 @@ def _run_options(args: argparse.Namespace, overrides):
     return RunOptions(output=Path(args.output), overrides_source=overrides, nodes=args.nodes, parallel=args.parallel,
                       test_timeout=args.test_timeout, rerun_failed=args.rerun_failed, force=args.force,
                       cluster_file=Path(args.cluster_file) if args.cluster_file else None, image=image,
-                      memory=args.node_memory, python=args.python)
+                      memory=args.node_memory, python=args.python, ducktape_args=_ducktape_args(args))
+
+
+def _ducktape_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """--globals, --parameters and what follows ``--``, as ducktape gets them.
+
+    A --globals file is read here and passed as its JSON text: the driver node cannot see
+    this machine's files.
+    """
+    import json
+    from pathlib import Path
+
+    from metadata_pipeline.errors import InputError
+
+    out: list[str] = []
+    if args.globals is not None:
+        text = args.globals
+        if not text.lstrip().startswith(("{", "[")):
+            try:
+                text = Path(text).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"{args.globals}: {exc.strerror}") from None
+        try:
+            if not isinstance(json.loads(text), dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            raise InputError(f"{args.globals}: --globals: not a JSON object ({exc})") from None
+        out += ["--globals", json.dumps(json.loads(text), sort_keys=True)]
+    if args.parameters is not None:
+        try:
+            json.loads(args.parameters)
+        except ValueError as exc:
+            raise InputError(f"--parameters: not JSON ({exc})") from None
+        out += ["--parameters", args.parameters]
+    return (*out, *args.ducktape_extra)
 
 
 def _dry_run(plan, instr, opts) -> str:
