@@ -74,6 +74,12 @@ def test_dry_run_shows_the_command_the_run_executes(capsys, project):
                             "--test-runner-timeout 1800000 "
                             "/opt/kafka-dev/tests/kafkatest/sanity_checks")
     assert "  selection        3 test ids in /opt/metadata-pipeline/overrides/selection.json\n" in out
+    assert f"  {project}/kafka -> /opt/kafka-dev (read-write, as ducker-ak: Kafka's scripts write logs/)\n" in out
+    assert "capabilities: engine defaults + NET_ADMIN; SSH key: generated for this run" in out
+    assert "  kafka.docker.KafkaDockerWrapper setup, then start, on ducker02 after the tests" in out
+    assert f"checkout         built: libs/kafka_2.13-4.0.0.jar" in out
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "--no-wrapper-entry")
+    assert code == 0 and "KafkaDockerWrapper" not in out.split("ducktape (")[1]
     assert f"  collected into   collected/<test id>/<node>/<main class>-<pid>-<token>/" in out
     assert not (project / "collected").exists()
 
@@ -89,7 +95,8 @@ def test_dry_run_of_a_resumed_output_shows_what_is_left(capsys, project):
                                                    nodes=(), processes=()).dumps())
     out_dir.install(staged, test_id)
     code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "-o", "collected")
-    assert "  resume           collected holds output already: 2 to run, 1 already collected (skipped)\n" in out
+    # The two tests left and the wrapper entry step (kept like a test).
+    assert "  resume           collected holds output already: 3 to run, 1 already collected (skipped)\n" in out
     assert "  selection        2 test ids in" in out
     # The rest need one test node each.
     assert "2 containers on network" in out

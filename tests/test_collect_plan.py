@@ -181,7 +181,8 @@ def test_plan_json_is_stable_and_documented(capsys):
     again = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--format", "json")[1]
     assert out == again
     doc = json.loads(out)
-    assert set(doc) == {"plan_version", "kafka_dir", "discovery", "selection", "totals", "tests"}
+    assert set(doc) == {"plan_version", "kafka_dir", "discovery", "selection", "totals", "tests", "checkout"}
+    assert doc["checkout"]["built"] is False  # the fixture as committed has no jars
     assert doc["plan_version"] == 1 and doc["kafka_dir"] == str(MINIKAFKA.resolve())
     assert doc["selection"] == {"include_ignored": False, "shard": None, "balanced_by": "count", "timings": None}
     assert doc["discovery"]["symbols"] == ["tests/kafkatest/tests"]

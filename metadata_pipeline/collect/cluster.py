@@ -172,6 +172,7 @@ class LocalCluster:
         self.ready_timeout = ready_timeout
         self._stack: ExitStack | None = None
         self.driver: Container | None = None
+        self.nodes: list[Container] = []  # ducker01 (the driver) first
 
     def __enter__(self) -> "LocalCluster":
         stack = ExitStack()
@@ -179,7 +180,7 @@ class LocalCluster:
             stack.enter_context(Network(self.engine, self.spec.network, self.spec.run_id))
             containers = [stack.enter_context(Container(self.engine, spec, self.spec.run_id))
                           for spec in self.spec.container_specs()]
-            self.driver = containers[0]
+            self.driver, self.nodes = containers[0], containers
             keys = sshkeys.files(sshkeys.generate(f"metadata-pipeline-run-{self.spec.run_id}"))
             for container in containers:
                 container.put_files(SSH_DIR, keys)
@@ -208,6 +209,6 @@ class LocalCluster:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        stack, self._stack, self.driver = self._stack, None, None
+        stack, self._stack, self.driver, self.nodes = self._stack, None, None, []
         if stack is not None:
             stack.__exit__(exc_type, exc, tb)

@@ -39,8 +39,14 @@ class NodeImage:
 
     @property
     def tag(self) -> str:
-        key = "\n".join(f"{k}={v}" for k, v in sorted(self.build_args().items()))
-        return f"{IMAGE_REPOSITORY}:{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        # The build arguments and the recipe itself: an image from another version of
+        # docker/graalvm-jit (say, one that baked an SSH key) never answers to this tag.
+        digest = hashlib.sha256()
+        for k, v in sorted(self.build_args().items()):
+            digest.update(f"{k}={v}\n".encode())
+        for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(self.context).as_posix().encode() + b"\0" + path.read_bytes())
+        return f"{IMAGE_REPOSITORY}:{digest.hexdigest()[:12]}"
 
     def describe(self) -> str:
         args = " ".join(f"{k}={v}" for k, v in self.build_args().items())

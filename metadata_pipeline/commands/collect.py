@@ -132,11 +132,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="agent access-filter-file (repeatable, later rules win)")
     agent.add_argument("--caller-filter", action="append", default=[], metavar="FILE",
                        help="agent caller-filter-file (repeatable)")
-    agent.add_argument("--write-period", type=_seconds, default=10, metavar="SECONDS",
+    # A combined-KRaft teardown SIGKILLs the last controller a few seconds after it started:
+    # the first snapshot comes 1 s after JVM start, then one every 3 s (README: what that costs).
+    agent.add_argument("--write-period", type=_seconds, default=3, metavar="SECONDS",
                        help="agent snapshot period, so a JVM killed with SIGKILL leaves its last snapshot "
-                            "(0: write only at exit; default 10)")
-    agent.add_argument("--write-initial-delay", type=_seconds, default=5, metavar="SECONDS",
-                       help="first snapshot after this many seconds (default 5)")
+                            "(0: write only at exit; default 3)")
+    agent.add_argument("--write-initial-delay", type=_seconds, default=1, metavar="SECONDS",
+                       help="first snapshot after this many seconds (default 1)")
     agent.add_argument("--no-config", action="store_true",
                        help="ignore metadata-pipeline.toml (its filters are otherwise the default access filters)")
     p.add_argument("-o", "--output", default="collected", metavar="DIR",
@@ -168,6 +170,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run_group.add_argument("-v", "--verbose", action="store_true",
                            help="also show ducktape's and the image build's output")
     run_group.add_argument("--max-parallel", type=_count, dest="parallel", metavar="N", help=argparse.SUPPRESS)
+    run_group.add_argument("--no-wrapper-entry", dest="wrapper_entry", action="store_false",
+                           help="skip the step that runs kafka.docker.KafkaDockerWrapper setup + start under the "
+                                "agent (kept as the test id " + _WRAPPER_ID + ")")
     run_group.add_argument("--build", action="store_true",
                            help="run ./gradlew systemTestLibs in the checkout first (as ducker-ak does)")
     ducktape = p.add_argument_group("ducktape pass-through (anything after -- goes to ducktape too)")
@@ -175,6 +180,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ducktape.add_argument("--parameters", metavar="JSON", help="ducktape --parameters (with one test symbol)")
     p.set_defaults(run=run, ducktape_extra=[])
     _split_at_double_dash(p)
+
+
+_WRAPPER_ID = "metadata_pipeline.wrapper_entry.KafkaDockerWrapper.setup_then_start"
 
 
 def _split_at_double_dash(parser: argparse.ArgumentParser) -> None:
@@ -295,7 +303,8 @@ def _run_options(args: argparse.Namespace, overrides):
     return RunOptions(output=Path(args.output), overrides_source=overrides, nodes=args.nodes, parallel=args.parallel,
                       test_timeout=args.test_timeout, rerun_failed=args.rerun_failed, force=args.force,
                       cluster_file=Path(args.cluster_file) if args.cluster_file else None, image=image,
-                      memory=args.node_memory, python=args.python, ducktape_args=_ducktape_args(args))
+                      memory=args.node_memory, python=args.python, ducktape_args=_ducktape_args(args),
+                      wrapper_entry=args.wrapper_entry)
 
 
 def _ducktape_args(args: argparse.Namespace) -> tuple[str, ...]:
@@ -340,12 +349,16 @@ def _dry_run(plan, instr, opts) -> str:
     from metadata_pipeline.collect.layout import OutputDir
     from metadata_pipeline.collect.remote import read_cluster_file
     from metadata_pipeline.collect.resume import decide
-    from metadata_pipeline.collect.run import default_nodes, planned_call
+    from metadata_pipeline.collect.run import default_nodes, planned_call, planned_ids
+    from metadata_pipeline.collect.wrapper_entry import WRAPPER_ENTRY_ID, WRAPPER_MAIN
 
     out = OutputDir(opts.output)
     manifests = out.manifests()  # read only: the dry run writes nothing
-    decision = decide([t.test_id for t in plan.selected], {t: m.status for t, m in manifests.items()},
+    decision = decide(planned_ids(plan, opts), {t: m.status for t, m in manifests.items()},
                       rerun_failed=opts.rerun_failed, force=opts.force)
+    wrapper = (f"{WRAPPER_MAIN} setup, then start, on ducker02 after the tests (as docker/native/launch runs it), "
+               f"a console produce and consume against it, SIGTERM; kept as {WRAPPER_ENTRY_ID} "
+               "(--no-wrapper-entry skips it)") if WRAPPER_ENTRY_ID in decision.run else ""
     run_dir = str(out.run_dir("<run id>"))
     if opts.cluster_file is None:
         nodes = opts.nodes or default_nodes(plan, decision.run)
@@ -354,14 +367,14 @@ def _dry_run(plan, instr, opts) -> str:
                            overrides_mount=instr.mount, memory=opts.memory)
         layout = dry_run.ContainerLayout(image=opts.image.describe(), nodes=spec.describe(), cluster_file=CLUSTER_FILE,
                                          results_root=RESULTS_ROOT, python=DRIVER_PYTHON, max_parallel=opts.parallel,
-                                         driver=f"in the driver node {DRIVER}")
+                                         driver=f"in the driver node {DRIVER}", wrapper_entry=wrapper)
     else:
         hosts = [ssh.get("hostname") or ssh.get("host") for ssh in read_cluster_file(opts.cluster_file)]
         layout = dry_run.ContainerLayout(image="none: the nodes of --cluster-file bring GraalVM",
                                          nodes=f"{len(hosts)} from {opts.cluster_file}: {', '.join(hosts)}",
                                          cluster_file=str(opts.cluster_file), results_root=f"{run_dir}/results",
                                          max_parallel=opts.parallel, mounts=False, driver="on this machine")
-    call = planned_call(plan, instr, opts, decision.run, run_dir)
+    call = planned_call(plan, instr, opts, [t for t in decision.run if t != WRAPPER_ENTRY_ID], run_dir)
     return dry_run.render_dry_run(plan, instr, layout, output=str(opts.output), staged_overrides=f"{run_dir}/overrides",
                                   call=call, decision=decision)
 
