@@ -251,7 +251,7 @@ def _run(plan: TestPlan, instr: Instrumentation, opts: RunOptions, progress: Pro
     run_dir = out.run_dir(run_id)
     run_dir.mkdir(parents=True)
     staged = instrumentation.stage(instr, run_dir / "overrides", source=opts.overrides_source,
-                                   selection=decision.run)
+                                   selection=[t for t in decision.run if t != WRAPPER_ENTRY_ID])
     with open(run_dir / "ducktape.log", "w", encoding="utf-8") as log:
         if engine is None:
             return _run_on_cluster_file(plan, instr, opts, progress, out, decision, manifests, run_id, staged, log)

@@ -64,7 +64,10 @@ def summarize(output: Path, planned: Sequence[str], manifests: Mapping[str, Mani
     lines += [f"  {t} ({manifests[t].status})" for t in silent]
     if failed:
         lines.append("failed (their JVMs' output is kept and merged; --rerun-failed runs them again):")
-        lines += [f"  {t}: {manifests[t].summary or manifests[t].status}" for t in failed]
+        for t in failed:
+            lines.append(f"  {t}: {manifests[t].summary or manifests[t].status}")
+            if manifests[t].first_error:  # from the services' logs, kept beside the agent output
+                lines.append(f"    first error: {manifests[t].first_error}")
     if missing:
         lines.append("without output (run the same command again to run them):")
         lines += [f"  {t}" for t in missing]
