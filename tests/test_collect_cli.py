@@ -285,3 +285,19 @@ def test_kafkas_filter_applies_wherever_collect_runs(capsys, tmp_path, monkeypat
     assert f"  filter file      {PACKAGED_FILTER} -> {FILTERS}/01-kafka.json\n" in out
     assert main(["collect", "--kafka-dir", str(project / "kafka"), SANITY, "--dry-run", "--no-config"]) == 0
     assert "access-filter-file" not in jvm_argument(capsys.readouterr().out)
+
+
+def test_the_driver_runs_the_ducktape_the_checkout_pins(capsys, project):
+    from metadata_pipeline.collect.checkout import pinned_ducktape
+
+    setup = project / "kafka" / "tests" / "setup.py"
+    setup.write_text('setup(install_requires=["ducktape==0.12.0", "requests==2.31.0", "psutil==5.7.2"])\n')
+    assert pinned_ducktape(project / "kafka") == "0.12.0"
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config")
+    assert code == 0 and "DUCKTAPE_VERSION=0.12.0" in out
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "--ducktape-version", "0.17.0")
+    assert code == 0 and "DUCKTAPE_VERSION=0.17.0" in out
+    setup.unlink()
+    assert pinned_ducktape(project / "kafka") is None
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config")
+    assert "DUCKTAPE_VERSION=0.17.0" in out  # the image's default

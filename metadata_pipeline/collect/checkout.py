@@ -20,7 +20,7 @@ from typing import Callable
 from metadata_pipeline.errors import InputError
 
 __all__ = ["CheckoutCheck", "check_built", "require_built", "build_checkout", "BUILD_COMMAND",
-           "CheckoutNotBuilt"]
+           "CheckoutNotBuilt", "pinned_ducktape"]
 
 BUILD_COMMAND = ("./gradlew", "systemTestLibs")
 DEFAULT_SCALA_VERSION = "2.13.15"  # kafka-run-class.sh's own default
@@ -115,3 +115,16 @@ def build_checkout(kafka_dir: str | Path, output: Callable[[str], None]) -> None
     if proc.wait() != 0:
         raise InputError(f"{root}: {' '.join(BUILD_COMMAND)} exited {proc.returncode}: "
                          f"{' | '.join(t for t in tail if t.strip())}")
+
+
+_DUCKTAPE_PIN = re.compile(r"""["']ducktape\s*==\s*([A-Za-z0-9_.+-]+)["']""")
+
+
+def pinned_ducktape(kafka_dir: str | Path) -> str | None:
+    """The ducktape version the checkout's ``tests/setup.py`` pins (Kafka's driver runs that one)."""
+    try:
+        text = (Path(kafka_dir) / "tests" / "setup.py").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    match = _DUCKTAPE_PIN.search(text)
+    return match.group(1) if match else None

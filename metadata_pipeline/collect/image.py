@@ -17,13 +17,15 @@ from typing import Callable
 
 from metadata_pipeline.containers import DEFAULT_GRAALVM_HOME, DEFAULT_GRAALVM_IMAGE, Engine
 
-__all__ = ["NodeImage", "build_node_image", "NODE_IMAGE_DIR", "DEFAULT_BASE_IMAGE", "DEFAULT_GRAALVM_IMAGE",
+__all__ = ["NodeImage", "build_node_image", "NODE_IMAGE_DIR", "DEFAULT_BASE_IMAGE", "DEFAULT_DUCKTAPE_VERSION", "DEFAULT_GRAALVM_IMAGE",
            "DEFAULT_GRAALVM_HOME", "IMAGE_REPOSITORY"]
 
 NODE_IMAGE_DIR = Path(__file__).resolve().parents[2] / "docker" / "graalvm-jit"
 IMAGE_REPOSITORY = "metadata-pipeline/graalvm-jit"
 # The default base of docker/graalvm-jit/Dockerfile (GraalVM comes from the containers layer's default).
 DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
+# The driver's ducktape when the checkout pins none (docker/graalvm-jit's DUCKTAPE_VERSION default).
+DEFAULT_DUCKTAPE_VERSION = "0.17.0"
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,11 @@ class NodeImage:
     graalvm_image: str = DEFAULT_GRAALVM_IMAGE
     graalvm_home: str = DEFAULT_GRAALVM_HOME
     context: Path = NODE_IMAGE_DIR
+    ducktape_version: str = DEFAULT_DUCKTAPE_VERSION  # collect passes the checkout's pin (tests/setup.py)
 
     def build_args(self) -> dict[str, str]:
         return {"BASE_IMAGE": self.base_image, "GRAALVM_IMAGE": self.graalvm_image,
-                "GRAALVM_HOME_IN_SOURCE": self.graalvm_home}
+                "GRAALVM_HOME_IN_SOURCE": self.graalvm_home, "DUCKTAPE_VERSION": self.ducktape_version}
 
     @property
     def tag(self) -> str:

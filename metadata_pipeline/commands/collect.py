@@ -166,6 +166,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                 "(default: /usr/lib64/graalvm/graalvm-community-java21)")
     run_group.add_argument("--base-image", default=None, metavar="IMAGE",
                            help="Debian/Ubuntu image the nodes are built on (default: debian:bookworm-slim)")
+    run_group.add_argument("--ducktape-version", metavar="VERSION",
+                           help="ducktape in the driver (default: the version the checkout's tests/setup.py pins, "
+                                "as Kafka's own driver runs; else 0.17.0)")
     run_group.add_argument("--node-memory", metavar="SIZE", help="memory limit per node container, e.g. 4g")
     run_group.add_argument("-v", "--verbose", action="store_true",
                            help="also show ducktape's and the image build's output")
@@ -213,9 +216,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format != "text" and not args.plan:
         raise UsageError("--format applies to --plan")
-    if args.cluster_file and (args.graalvm_image or args.base_image or args.graalvm_home or args.node_memory):
-        raise UsageError("--graalvm-image, --graalvm-home, --base-image and --node-memory build local nodes; "
-                         "--cluster-file nodes bring their own")
+    if args.cluster_file and (args.graalvm_image or args.base_image or args.graalvm_home or args.node_memory
+                              or args.ducktape_version):
+        raise UsageError("--graalvm-image, --graalvm-home, --base-image, --ducktape-version and --node-memory build "
+                         "local nodes; --cluster-file nodes bring their own")
     if args.cluster_file and args.nodes:
         raise UsageError("--nodes starts local containers; --cluster-file lists the nodes")
     from metadata_pipeline.collect.checkout import build_checkout, check_built
@@ -298,8 +302,11 @@ def _run_options(args: argparse.Namespace, overrides):
     from metadata_pipeline.collect.image import NodeImage
     from metadata_pipeline.collect.run import RunOptions
 
+    from metadata_pipeline.collect.checkout import pinned_ducktape
+
+    ducktape = args.ducktape_version or pinned_ducktape(args.kafka_dir)
     image = NodeImage(**{k: v for k, v in (("base_image", args.base_image), ("graalvm_image", args.graalvm_image),
-                                           ("graalvm_home", args.graalvm_home)) if v})
+                                           ("graalvm_home", args.graalvm_home), ("ducktape_version", ducktape)) if v})
     return RunOptions(output=Path(args.output), overrides_source=overrides, nodes=args.nodes, parallel=args.parallel,
                       test_timeout=args.test_timeout, rerun_failed=args.rerun_failed, force=args.force,
                       cluster_file=Path(args.cluster_file) if args.cluster_file else None, image=image,
