@@ -253,6 +253,26 @@ class Engine:
         return image_id
 
 
+    def probe(self, image: str, script: str, run_id: str, timeout: float = 120) -> str:
+        """Run ``sh -c script`` in a throwaway container of ``image`` (no capabilities added); its stdout."""
+        docker = _docker()
+        try:
+            container = self.client.containers.create(image, ["sh", "-c", script], entrypoint=[], user="root",
+                                                      labels=run_labels(run_id), network_disabled=True)
+        except docker.errors.ImageNotFound as exc:
+            raise ImageNotFound(image) from exc
+        except docker.errors.APIError as exc:
+            raise ContainerFailed(f"cannot probe image {image}: {_one_line(exc)}") from exc
+        try:
+            container.start()
+            container.wait(timeout=timeout)
+            return container.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
+        except Exception as exc:  # the SDK's errors, or requests' timeout
+            raise ContainerFailed(f"cannot probe image {image}: {_one_line(exc)}") from exc
+        finally:
+            _remove_quietly(lambda: container.remove(force=True, v=True), masking=True, what=f"probe of {image}")
+
+
 def _build_error(chunk: Mapping[str, Any], tail: Sequence[str]) -> str:
     message = str(chunk.get("error", "")).strip().replace("\n", " ")
     step = next((line for line in reversed(tail) if line.startswith("Step ")), "")

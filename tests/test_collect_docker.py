@@ -205,3 +205,34 @@ def test_collect_against_an_existing_cluster_file_with_a_test_timeout(docker_eng
         ("vm1", "kafka.Kafka", "final", False), ("vm1", "kafka.tools.StorageTool", "final", False)]
     assert main(["merge", str(out), "-o", str(tmp_path / "merged")]) == 0
     assert (tmp_path / "merged" / "reflect-config.json").read_text().count('"name"') > 0
+
+
+def test_node_image_is_probed_and_the_agent_layer_added_on_top(docker_engine, base_image, standin_image, kafka_dir,
+                                                               run_id, tmp_path):
+    """--node-image: an existing image (here a stand-in for Kafka's node image: the base plus an
+    /opt/kafka-3.8.0 and a kibosh binary) is probed by --plan and gets only the agent's layer."""
+    context = tmp_path / "kafka-like"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {base_image}\nRUN mkdir -p /opt/kafka-3.8.0/libs /opt/kibosh/build "
+                                        "&& touch /opt/kibosh/build/kibosh\n")
+    kafka_like = f"metadata-pipeline/test-kafka-like-node:{run_id.lower()}"
+    docker_engine.build_image(context, kafka_like, labels={"metadata-pipeline.run": run_id})
+    try:
+        plan = subprocess.run([sys.executable, "-m", "metadata_pipeline", "collect", "--kafka-dir", str(kafka_dir),
+                               "tests/kafkatest/sanity_checks", "--plan", "--node-image", kafka_like],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert plan.returncode == 0, plan.stderr
+        assert (f"node image: {kafka_like} (probed): 1 old release(s) under /opt, kibosh, commands: iptables, tc"
+                in plan.stdout), plan.stdout
+        assert left_on_engine(docker_engine, run_id) == []  # the probe's container is gone
+        image = build_node_image(docker_engine, NodeImage(node_image=kafka_like, graalvm_image=str(standin_image)))
+        spec = ContainerSpec(image=image, name=f"metadata-pipeline-test-{run_id}-layer")
+        with Container(docker_engine, spec, run_id) as node:
+            assert node.exec(["test", "-f", "/opt/graalvm/lib/libnative-image-agent.so"]).ok
+            assert node.exec(["test", "-d", "/opt/kafka-3.8.0/libs"]).ok  # what the image had stays
+            assert node.exec(["sh", "-c", "ls /root/.ssh/id_* /etc/ssh/ssh_host_*_key.pub 2>/dev/null | wc -l"]) \
+                .output.strip() == "0" or node.exec(["sh", "-c", "ls /root/.ssh/id_* 2>/dev/null | wc -l"]) \
+                .output.strip() == "0"
+            assert node.exec(["/opt/ducktape/bin/python", "-c", "import ducktape"]).ok
+    finally:
+        docker_engine.client.images.remove(kafka_like, force=True)

@@ -35,10 +35,16 @@ class NodeImage:
     graalvm_home: str = DEFAULT_GRAALVM_HOME
     context: Path = NODE_IMAGE_DIR
     ducktape_version: str = DEFAULT_DUCKTAPE_VERSION  # collect passes the checkout's pin (tests/setup.py)
+    node_image: str | None = None  # --node-image: build on this existing image (Dockerfile.on-image)
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.context / ("Dockerfile.on-image" if self.node_image else "Dockerfile")
 
     def build_args(self) -> dict[str, str]:
-        return {"BASE_IMAGE": self.base_image, "GRAALVM_IMAGE": self.graalvm_image,
-                "GRAALVM_HOME_IN_SOURCE": self.graalvm_home, "DUCKTAPE_VERSION": self.ducktape_version}
+        args = {"GRAALVM_IMAGE": self.graalvm_image, "GRAALVM_HOME_IN_SOURCE": self.graalvm_home,
+                "DUCKTAPE_VERSION": self.ducktape_version}
+        return {**args, "NODE_IMAGE": self.node_image} if self.node_image else {"BASE_IMAGE": self.base_image, **args}
 
     @property
     def tag(self) -> str:
@@ -53,15 +59,16 @@ class NodeImage:
 
     def describe(self) -> str:
         args = " ".join(f"{k}={v}" for k, v in self.build_args().items())
-        return f"{self.tag} from {self.context} ({args}; the engine's cache makes rebuilds fast)"
+        return f"{self.tag} from {self.dockerfile} ({args}; the engine's cache makes rebuilds fast)"
 
 
 def build_node_image(engine: Engine, image: NodeImage, say: Callable[[str], None] = lambda line: None,
                      output: Callable[[str], None] = lambda line: None) -> str:
     """Build (or find in the cache) the node image; return its tag."""
-    say(f"building node image {image.tag} (GraalVM from {image.graalvm_image}, base {image.base_image})")
+    base = image.node_image or image.base_image
+    say(f"building node image {image.tag} (GraalVM from {image.graalvm_image}, on {base})")
     started = time.monotonic()
-    engine.build_image(image.context, image.tag, build_args=image.build_args(),
+    engine.build_image(image.context, image.tag, dockerfile=image.dockerfile, build_args=image.build_args(),
                        labels={"metadata-pipeline.image": "graalvm-jit"}, progress=output)
     say(f"node image ready in {time.monotonic() - started:.1f} s")
     return image.tag

@@ -66,6 +66,7 @@ class RunOptions:
     python: str | None = None  # --cluster-file: the Python that runs ducktape here
     ducktape_args: tuple[str, ...] = ()  # passed through: --globals, --parameters, after --
     wrapper_entry: bool = True  # run kafka.docker.KafkaDockerWrapper setup + start (containers only)
+    fuse: bool = False  # the node image has kibosh: nodes get FUSE
 
 
 def planned_ids(plan: TestPlan, opts: RunOptions) -> list[str]:
@@ -303,7 +304,7 @@ def _run_in_containers(engine: "Engine", plan: TestPlan, instr: Instrumentation,
     try:
         image = build_node_image(engine, opts.image, say=progress.phase, output=progress.output)
         spec = ClusterSpec(run_id=run_id, image=image, nodes=nodes, kafka_dir=Path(plan.discovery.kafka_dir),
-                           overrides_dir=staged, overrides_mount=instr.mount, memory=opts.memory)
+                           overrides_dir=staged, overrides_mount=instr.mount, memory=opts.memory, fuse=opts.fuse)
         too_big = [t.test_id for t in plan.selected if t.test_id in decision.run and (t.nodes or 1) > nodes - 1]
         if too_big:
             progress.phase(f"warning: {len(too_big)} test(s) need more than the {nodes - 1} test nodes "

@@ -164,6 +164,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run_group.add_argument("--graalvm-home", default=None, metavar="PATH",
                            help="GraalVM's directory in --graalvm-image "
                                 "(default: /usr/lib64/graalvm/graalvm-community-java21)")
+    run_group.add_argument("--node-image", default=None, metavar="IMAGE",
+                           help="build the nodes on this existing ducktape node image (e.g. Kafka's own, "
+                                "tests/docker/Dockerfile FROM a GraalVM JDK, with its old releases, kibosh, "
+                                "ping/iperf), adding only GraalVM, the driver's ducktape and SSH set-up; "
+                                "--plan probes it for what the tests need")
     run_group.add_argument("--base-image", default=None, metavar="IMAGE",
                            help="Debian/Ubuntu image the nodes are built on (default: debian:bookworm-slim)")
     run_group.add_argument("--ducktape-version", metavar="VERSION",
@@ -216,8 +221,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format != "text" and not args.plan:
         raise UsageError("--format applies to --plan")
+    if args.node_image and args.base_image:
+        raise UsageError("--node-image is the base of the nodes; --base-image is for docker/graalvm-jit's own recipe")
     if args.cluster_file and (args.graalvm_image or args.base_image or args.graalvm_home or args.node_memory
-                              or args.ducktape_version):
+                              or args.ducktape_version or args.node_image):
         raise UsageError("--graalvm-image, --graalvm-home, --base-image, --ducktape-version and --node-memory build "
                          "local nodes; --cluster-file nodes bring their own")
     if args.cluster_file and args.nodes:
@@ -230,6 +237,11 @@ def run(args: argparse.Namespace) -> int:
         build_checkout(args.kafka_dir, output=lambda line: print(line, file=sys.stderr) if args.verbose else None)
     checkout = None if args.cluster_file else check_built(args.kafka_dir)
     discovery = discover(args.kafka_dir, args.tests, args.exclude, python=args.python)
+    facts, unhostable = _hosting(args, discovery)
+    if unhostable:  # never run what the image cannot host (they would fail after their timeouts)
+        from dataclasses import replace
+
+        discovery = replace(discovery, tests=tuple(t for t in discovery.tests if t.test_id not in unhostable))
     weights = None
     if args.timings:
         weights = weights_from_report(_read_json(Path(args.timings)), [t.test_id for t in discovery.tests],
@@ -237,8 +249,12 @@ def run(args: argparse.Namespace) -> int:
     plan = build_plan(discovery, include_ignored=args.include_ignored, shard=args.shard, weights=weights,
                       timings=args.timings)
     if args.plan:
-        sys.stdout.write(_with_checkout(plan, checkout, args.format))
+        sys.stdout.write(_with_checkout(plan, checkout, args.format, facts, unhostable))
         return 0
+    if unhostable:
+        from metadata_pipeline.collect.hosting import summary_line
+
+        print(f"collect: {summary_line(unhostable, facts)}", file=sys.stderr)
     if checkout is not None and not checkout.built:  # before any container starts
         from metadata_pipeline.collect.checkout import CheckoutNotBuilt
 
@@ -256,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     instr = instrumentation.resolve(options, instrumented=instrumented,
                                     access_filters=[*_settings_filters(args), *args.access_filter],
                                     caller_filters=args.caller_filter)
-    opts = _run_options(args, overrides)
+    opts = _run_options(args, overrides, fuse=bool(facts and facts.kibosh))
     if args.dry_run:
         text = _dry_run(plan, instr, opts)
         sys.stdout.write(text if checkout is None else f"checkout         {checkout.describe()}\n" + text)
@@ -268,18 +284,52 @@ def run(args: argparse.Namespace) -> int:
     return run_collect(plan, instr, opts, make_progress(sys.stderr, verbose=args.verbose))
 
 
-def _with_checkout(plan, checkout, fmt: str) -> str:
-    """The plan, and whether the checkout is built (the check a run makes first)."""
+def _hosting(args: argparse.Namespace, discovery):
+    """What the node image has, and the tests to run it cannot host (test id -> reason)."""
+    if args.cluster_file:
+        return None, {}
+    from metadata_pipeline.collect import hosting
+
+    if args.node_image:
+        from metadata_pipeline.containers import Engine, cleanup_leftovers, new_run_id
+
+        engine, run_id = Engine.connect(), new_run_id()
+        try:
+            facts = hosting.parse_probe(args.node_image, engine.probe(args.node_image, hosting.PROBE_SCRIPT, run_id))
+        finally:
+            cleanup_leftovers(engine, run_id)
+    else:
+        facts = hosting.DEFAULT_IMAGE_FACTS
+    runnable = [t for t in discovery.tests if args.include_ignored or not t.ignored]
+    return facts, hosting.split(runnable, facts)[1]
+
+
+def _with_checkout(plan, checkout, fmt: str, facts=None, unhostable=None) -> str:
+    """The plan, whether the checkout is built (the check a run makes first), and what the image cannot host.
+
+    JSON adds ``checkout`` ({"built", "broker_jars", "dependency_dirs", "scala_version", "message"}),
+    ``node_image`` (what the image has) and ``unhostable`` (test id -> reason, left out of the plan).
+    """
     import json
 
+    from metadata_pipeline.collect.hosting import summary_line
     from metadata_pipeline.collect.plan import plan_json, render_text
 
+    unhostable = unhostable or {}
     if fmt == "json":
         doc = plan_json(plan)
         if checkout is not None:
             doc["checkout"] = checkout.as_json()
+        if facts is not None:
+            doc["node_image"] = facts.describe()
+            doc["unhostable"] = dict(sorted(unhostable.items()))
         return json.dumps(doc, indent=2, sort_keys=True) + "\n"
     text = render_text(plan)
+    if facts is not None:
+        text += f"node image: {facts.describe()}\n"
+        text += "".join(f"  cannot host  {test_id}: {why}\n" for test_id, why in sorted(unhostable.items()))
+        if unhostable:
+            text += summary_line(unhostable, facts) + "\n"
     return text if checkout is None else text + f"checkout: {checkout.describe()}\n"
 
 
@@ -296,7 +346,7 @@ def _settings_filters(args: argparse.Namespace) -> list[str]:
     return [str(path) for path in settings.filters]
 
 
-def _run_options(args: argparse.Namespace, overrides):
+def _run_options(args: argparse.Namespace, overrides, fuse: bool = False):
     from pathlib import Path
 
     from metadata_pipeline.collect.image import NodeImage
@@ -306,12 +356,13 @@ def _run_options(args: argparse.Namespace, overrides):
 
     ducktape = args.ducktape_version or pinned_ducktape(args.kafka_dir)
     image = NodeImage(**{k: v for k, v in (("base_image", args.base_image), ("graalvm_image", args.graalvm_image),
-                                           ("graalvm_home", args.graalvm_home), ("ducktape_version", ducktape)) if v})
+                                           ("graalvm_home", args.graalvm_home), ("ducktape_version", ducktape),
+                                           ("node_image", args.node_image)) if v})
     return RunOptions(output=Path(args.output), overrides_source=overrides, nodes=args.nodes, parallel=args.parallel,
                       test_timeout=args.test_timeout, rerun_failed=args.rerun_failed, force=args.force,
                       cluster_file=Path(args.cluster_file) if args.cluster_file else None, image=image,
                       memory=args.node_memory, python=args.python, ducktape_args=_ducktape_args(args),
-                      wrapper_entry=args.wrapper_entry)
+                      wrapper_entry=args.wrapper_entry, fuse=fuse)
 
 
 def _ducktape_args(args: argparse.Namespace) -> tuple[str, ...]:
@@ -371,7 +422,7 @@ def _dry_run(plan, instr, opts) -> str:
         nodes = opts.nodes or default_nodes(plan, decision.run)
         spec = ClusterSpec(run_id="<run id>", image=opts.image.tag, nodes=nodes,
                            kafka_dir=Path(plan.discovery.kafka_dir), overrides_dir=Path(run_dir) / "overrides",
-                           overrides_mount=instr.mount, memory=opts.memory)
+                           overrides_mount=instr.mount, memory=opts.memory, fuse=opts.fuse)
         layout = dry_run.ContainerLayout(image=opts.image.describe(), nodes=spec.describe(), cluster_file=CLUSTER_FILE,
                                          results_root=RESULTS_ROOT, python=DRIVER_PYTHON, max_parallel=opts.parallel,
                                          driver=f"in the driver node {DRIVER}", wrapper_entry=wrapper)
