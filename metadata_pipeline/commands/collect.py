@@ -28,13 +28,23 @@ and where output lands. Exit 2 when --kafka-dir is no Kafka checkout or its test
 Without --plan/--dry-run the tests run: the node image (docker/graalvm-jit; --graalvm-image and
 --base-image choose its sources) is built with the Docker engine at DOCKER_HOST or the default
 socket, --nodes containers ducker01..NN start on a network of their own (ducker01 runs ducktape,
-the others are the test nodes, reached over SSH), the checkout and the staged overrides are
-mounted read-only, and ducktape runs the planned tests (--parallel at once, --test-timeout
-each). As soon as ducktape has finished a test, the agent output of every instrumented JVM on
+the others are the test nodes, reached over SSH with a key pair made for this run), the
+checkout is mounted read-write (as ducker-ak mounts it) and the staged overrides read-only,
+and ducktape runs the planned tests (--parallel at once, --test-timeout each). Nodes get the
+engine's default capabilities plus NET_ADMIN (and FUSE only for an image with kibosh).
+--node-image IMAGE builds the nodes on an existing ducktape node image (Kafka's own has the old
+releases under /opt/kafka-<version>, kibosh and ping/iperf that many tests need); the plan
+probes the image and leaves out, with one line and a count, the tests it cannot host.
+After the tests, the native binary's entry point runs under the agent as Kafka's
+docker/native/launch runs it (kafka.docker.KafkaDockerWrapper setup, then start, with a
+console produce and consume), kept as the test id
+metadata_pipeline.wrapper_entry.KafkaDockerWrapper.setup_then_start (--no-wrapper-entry: skip). As soon as ducktape has finished a test, the agent output of every instrumented JVM on
 every node lands in OUTPUT/<test id>/<node>/<main class>-<pid>-<token>/ with a manifest.json
 (status, run time, nodes, each JVM's main class, whether the agent's final write happened or
 only a periodic snapshot survived a SIGKILL; the stale .lock of such a JVM is recorded there and
-removed from the copy, so merge reads the directory as it is). Failed tests keep their output.
+removed from the copy, so merge reads the directory as it is), and the services' own logs
+(capped per file) in OUTPUT/<test id>/<node>/service-logs/. Failed tests keep their output;
+the summary names a failed test's first error line from those logs.
 Ctrl-C removes the containers and keeps every finished test; the same command again runs only
 what has no output yet (--rerun-failed: also failed tests; --force: all). The end is a summary
 and the merge command to run next. Exit 0 when every planned test passed, 1 when some failed or
@@ -132,13 +142,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="agent access-filter-file (repeatable, later rules win)")
     agent.add_argument("--caller-filter", action="append", default=[], metavar="FILE",
                        help="agent caller-filter-file (repeatable)")
-    # A combined-KRaft teardown SIGKILLs the last controller a few seconds after it started:
-    # the first snapshot comes 1 s after JVM start, then one every 3 s (README: what that costs).
-    agent.add_argument("--write-period", type=_seconds, default=3, metavar="SECONDS",
-                       help="agent snapshot period, so a JVM killed with SIGKILL leaves its last snapshot "
-                            "(0: write only at exit; default 3)")
-    agent.add_argument("--write-initial-delay", type=_seconds, default=1, metavar="SECONDS",
-                       help="first snapshot after this many seconds (default 1)")
+    from metadata_pipeline.collect.agent_options import AgentOptions  # pure and light: the one set of defaults
+
+    agent.add_argument("--write-period", type=_seconds, default=AgentOptions.write_period_secs, metavar="SECONDS",
+                       help="agent snapshot period, so a JVM killed with SIGKILL a few seconds after start still "
+                            "leaves its last snapshot (0: write only at exit; default %(default)s)")
+    agent.add_argument("--write-initial-delay", type=_seconds, default=AgentOptions.write_initial_delay_secs,
+                       metavar="SECONDS", help="first snapshot this many seconds after JVM start (default %(default)s)")
     agent.add_argument("--no-config", action="store_true",
                        help="ignore metadata-pipeline.toml (its filters are otherwise the default access filters)")
     p.add_argument("-o", "--output", default="collected", metavar="DIR",
