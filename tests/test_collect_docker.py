@@ -233,5 +233,15 @@ def test_node_image_is_probed_and_the_agent_layer_added_on_top(docker_engine, ba
             # No client key came with either image; the node made its own host keys at start.
             assert node.exec(["sh", "-c", "ls /root/.ssh/id_* 2>/dev/null | wc -l"]).output.strip() == "0"
             assert node.exec(["/opt/ducktape/bin/python", "-c", "import ducktape"]).ok
+        # The image has kibosh: its nodes get FUSE (SYS_ADMIN and /dev/fuse), and no more than that.
+        from metadata_pipeline.collect.cluster import ClusterSpec
+
+        cluster = ClusterSpec(run_id=run_id, image=image, nodes=2, kafka_dir=kafka_dir, overrides_dir=tmp_path,
+                              overrides_mount="/opt/metadata-pipeline/overrides", fuse=True)
+        with Network(docker_engine, cluster.network, run_id), \
+                Container(docker_engine, cluster.container_specs()[1], run_id) as node:
+            assert node.exec(["test", "-c", "/dev/fuse"]).ok
+            node.container.reload()
+            assert sorted(node.container.attrs["HostConfig"]["CapAdd"]) == ["NET_ADMIN", "SYS_ADMIN"]
     finally:
         docker_engine.client.images.remove(kafka_like, force=True)
