@@ -282,7 +282,7 @@ def test_kafkas_filter_applies_wherever_collect_runs(capsys, tmp_path, monkeypat
     out = capsys.readouterr().out
     assert code == 0
     assert jvm_argument(out).endswith(f",access-filter-file={FILTERS}/01-kafka.json")
-    assert f"  filter file      {PACKAGED_FILTER} -> {FILTERS}/01-kafka.json\n" in out
+    assert f"  filter file      {PACKAGED_FILTER.resolve()} -> {FILTERS}/01-kafka.json\n" in out
     assert main(["collect", "--kafka-dir", str(project / "kafka"), SANITY, "--dry-run", "--no-config"]) == 0
     assert "access-filter-file" not in jvm_argument(capsys.readouterr().out)
 

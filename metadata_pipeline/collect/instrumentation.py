@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 OVERRIDES_SOURCE = Path(__file__).resolve().parents[2] / "system-test-overrides"
-# Kafka's default agent access filter, package data so that it applies wherever collect runs.
+# Kafka's default agent access filter, package data so that it applies wherever collect runs
+# (a link to system-test-overrides/filters/kafka.json; wheels get the file itself).
 PACKAGED_FILTER = Path(__file__).resolve().parent / "defaults" / "kafka.json"
 OVERRIDES_MOUNT = "/opt/metadata-pipeline/overrides"
 KAFKA_MOUNT = "/opt/kafka-dev"
