@@ -347,9 +347,11 @@ def _run_wrapper_entry(node: "Container", gatherer: _Gatherer, instr: Instrument
     result = node.exec(["bash", "-c", wrapper_entry.script()], env={"JAVA_HOME": SHIM_JAVA_HOME})
     seconds = round(time.monotonic() - started, 3)
     log = node.exec(["cat", wrapper_entry.STEP_LOG], max_output=200_000).output
-    summary = "" if result.ok else (f"exited {result.exit_code}: "
-                                    + next((line for line in log.splitlines() if line.startswith(("the ", "setup", "no "))
-                                            or "ERROR" in line), "see .ducktape/wrapper-entry.log"))
+    # The step's own verdict lines (wrapper_entry.script); the rest of the log is Kafka's.
+    verdicts = [line for line in log.splitlines()
+                if line.startswith(("the wrapper's broker", "setup failed", "no config/", "consumed "))]
+    summary = "" if result.ok else f"exited {result.exit_code}: " + (
+        verdicts[-1] if verdicts else "see .ducktape/wrapper-entry.log")
     outcome = TestOutcome(test_id=WRAPPER_ENTRY_ID, status="PASS" if result.ok else "FAIL",
                           run_time_seconds=seconds, summary=summary, results_dir=wrapper_entry.STEP_DIR)
     gatherer.gather_from_node(node, outcome, log)
