@@ -233,6 +233,7 @@ def test_node_image_is_probed_and_the_agent_layer_added_on_top(docker_engine, ba
             # No client key came with either image; the node made its own host keys at start.
             assert node.exec(["sh", "-c", "ls /root/.ssh/id_* 2>/dev/null | wc -l"]).output.strip() == "0"
             assert node.exec(["/opt/ducktape/bin/python", "-c", "import ducktape"]).ok
+            node.wait_until(["sh", "-c", "pgrep -x sshd"], timeout=60)  # sshd runs with the appended settings
         # The image has kibosh: its nodes get FUSE (SYS_ADMIN and /dev/fuse), and no more than that.
         from metadata_pipeline.collect.cluster import ClusterSpec
 
