@@ -14,6 +14,7 @@ Docker start fast.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import posixpath
 import re
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_GRAALVM_IMAGE", "DEFAULT_GRAALVM_HOME",
-    "LABEL_OWNER", "LABEL_RUN",
+    "LABEL_OWNER", "LABEL_RUN", "NET_ADMIN", "FUSE_CAPS", "FUSE_DEVICE",
     "ContainerError", "DockerUnavailable", "ImageBuildFailed", "ImageNotFound", "ContainerFailed",
     "PathNotFound", "UnsafeArchive",
     "Mount", "ContainerSpec", "ExecResult", "Leftovers",
@@ -53,10 +54,12 @@ DEFAULT_GRAALVM_HOME = "/usr/lib64/graalvm/graalvm-community-java21"
 LABEL_OWNER = "metadata-pipeline"
 LABEL_RUN = "metadata-pipeline.run"
 
-# Nodes get every capability but one: this kernel withholds CAP_SYS_RESOURCE, which is why
-# --privileged fails here, and nothing Kafka's tests run needs it.
-CAP_ADD = ("ALL",)
-CAP_DROP = ("SYS_RESOURCE",)
+# Least privilege: a container gets the engine's default capabilities and nothing more unless
+# its spec asks (collect's nodes: NET_ADMIN for network faults, FUSE only with kibosh).
+# native-image over a user's jars needs nothing extra.
+NET_ADMIN = "NET_ADMIN"
+FUSE_CAPS = ("SYS_ADMIN",)
+FUSE_DEVICE = "/dev/fuse"
 
 Progress = Callable[[str], None]
 
@@ -129,6 +132,12 @@ class ContainerSpec:
     working_dir: str | None = None
     memory: str | None = None  # docker notation: "2g", "512m"
     labels: Mapping[str, str] = field(default_factory=dict)
+    cap_add: tuple[str, ...] = ()  # beyond the engine's defaults; never ALL
+    devices: tuple[str, ...] = ()  # host device paths passed through as is (rwm)
+
+    def __post_init__(self) -> None:
+        if any(cap.upper() in ("ALL", "CAP_ALL") for cap in self.cap_add):
+            raise ValueError(f"{self.name}: cap_add=ALL is refused; name the capabilities a container needs")
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -137,7 +146,7 @@ class ContainerSpec:
             "mounts": [m.describe() for m in self.mounts], "env": dict(self.env),
             "command": list(self.command) if self.command is not None else None,
             "working_dir": self.working_dir, "memory": self.memory,
-            "cap_add": list(CAP_ADD), "cap_drop": list(CAP_DROP), "labels": dict(self.labels),
+            "cap_add": list(self.cap_add), "devices": list(self.devices), "labels": dict(self.labels),
         }
 
 
@@ -244,6 +253,26 @@ class Engine:
         return image_id
 
 
+    def probe(self, image: str, script: str, run_id: str, timeout: float = 120) -> str:
+        """Run ``sh -c script`` in a throwaway container of ``image`` (no capabilities added); its stdout."""
+        docker = _docker()
+        try:
+            container = self.client.containers.create(image, ["sh", "-c", script], entrypoint=[], user="root",
+                                                      labels=run_labels(run_id), network_disabled=True)
+        except docker.errors.ImageNotFound as exc:
+            raise ImageNotFound(image) from exc
+        except docker.errors.APIError as exc:
+            raise ContainerFailed(f"cannot probe image {image}: {_one_line(exc)}") from exc
+        try:
+            container.start()
+            container.wait(timeout=timeout)
+            return container.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
+        except Exception as exc:  # the SDK's errors, or requests' timeout
+            raise ContainerFailed(f"cannot probe image {image}: {_one_line(exc)}") from exc
+        finally:
+            _remove_quietly(lambda: container.remove(force=True, v=True), masking=True, what=f"probe of {image}")
+
+
 def _build_error(chunk: Mapping[str, Any], tail: Sequence[str]) -> str:
     message = str(chunk.get("error", "")).strip().replace("\n", " ")
     step = next((line for line in reversed(tail) if line.startswith("Step ")), "")
@@ -308,6 +337,10 @@ class Container:
                     spec.network: client.api.create_endpoint_config(aliases=list(spec.aliases))}
         if spec.memory:
             kwargs["mem_limit"] = spec.memory
+        if spec.cap_add:
+            kwargs["cap_add"] = list(spec.cap_add)
+        if spec.devices:
+            kwargs["devices"] = [f"{d}:{d}:rwm" for d in spec.devices]
         try:
             self.container = client.containers.create(
                 spec.image, command=list(spec.command) if spec.command is not None else None,
@@ -316,7 +349,7 @@ class Container:
                 environment=dict(spec.env), working_dir=spec.working_dir,
                 mounts=[docker.types.Mount(m.target, str(m.source.resolve()), type="bind",
                                            read_only=m.read_only) for m in spec.mounts],
-                cap_add=list(CAP_ADD), cap_drop=list(CAP_DROP), **kwargs)
+                **kwargs)
         except docker.errors.ImageNotFound as exc:
             raise ImageNotFound(spec.image) from exc
         except docker.errors.APIError as exc:
@@ -419,6 +452,22 @@ class Container:
             buffer.seek(0)
             if not self._running().put_archive(dest_dir, buffer.read()):
                 raise ContainerError(f"copying {source} to {self.spec.name}:{dest_dir} failed")
+
+    def put_files(self, dest_dir: str, files: Mapping[str, tuple[bytes, int]], *, uid: int = 0,
+                  gid: int = 0) -> None:
+        """Write files (name -> (content, mode)) into ``dest_dir``, owned by ``uid:gid``.
+
+        From memory, so secrets (a run's SSH key) never touch this machine's disk.
+        """
+        self.check(["mkdir", "-p", dest_dir])
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, (content, mode) in files.items():
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.uid, info.gid, info.mtime = len(content), mode, uid, gid, time.time()
+                tar.addfile(info, io.BytesIO(content))
+        if not self._running().put_archive(dest_dir, buffer.getvalue()):
+            raise ContainerError(f"writing files into {self.spec.name}:{dest_dir} failed")
 
     def copy_out(self, source: str, dest_dir: Path) -> Path:
         """Copy ``source`` (file or directory) out to ``dest_dir/<name>``; return that path.

@@ -31,7 +31,7 @@ import pytest
 
 from metadata_pipeline.containers import DockerUnavailable, Engine, cleanup_leftovers, new_run_id
 
-__all__ = ["BASE_IMAGE", "STANDIN_IMAGE", "NODE_IMAGE", "AGENT_PATH", "StandinImage"]
+__all__ = ["BASE_IMAGE", "STANDIN_IMAGE", "NODE_IMAGE", "AGENT_PATH", "StandinImage", "KAFKA_LIBS", "kafka_libs"]
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE_SCRIPT = REPO / ".ci" / "docker-engine.sh"
@@ -44,7 +44,22 @@ STANDIN_IMAGE = "metadata-pipeline/graalvm-standin:17"
 NODE_IMAGE = "metadata-pipeline/graalvm-jit:test"
 AGENT_PATH = "/opt/graalvm/lib/libnative-image-agent.so"
 
+# Kafka's real jars (tests/pom.xml), fetched by .ci/run:
+#   mvn -q -f tests/pom.xml dependency:copy-dependencies -DoutputDirectory=kafka-libs
+KAFKA_LIBS = REPO / "tests" / "kafka-libs"
+KAFKA_FETCH = "mvn -q -f tests/pom.xml dependency:copy-dependencies -DoutputDirectory=kafka-libs"
+
 _timings: list[tuple[str, float]] = []
+
+
+def kafka_libs() -> Path:
+    """The directory of Kafka 4.0.0's jars; skips without them, fails under CI=true."""
+    if not (KAFKA_LIBS / "kafka_2.13-4.0.0.jar").is_file():
+        message = f"Kafka's jars are not in {KAFKA_LIBS}: run `{KAFKA_FETCH}`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return KAFKA_LIBS
 
 # Compiled into the stand-in image only while docker/agent-standin has no build.sh yet: an agent
 # that loads and does nothing, enough to test the image plumbing (library path, copy, labels).

@@ -103,7 +103,7 @@ def test_every_flag_combination_writes_only_what_differs_from_the_agent_default(
 def test_defaults_render_the_per_process_dir_and_periodic_snapshots():
     assert AgentOptions().jvm_argument() == (
         "-agentlib:native-image-agent=config-output-dir=/mnt/native-image-agent/{main_class}/{hostname}-{pid}-{token},"
-        "config-write-period-secs=10,config-write-initial-delay-secs=5")
+        "config-write-period-secs=3,config-write-initial-delay-secs=1")
     bare = AgentOptions(output_dir=None, write_period_secs=None, write_initial_delay_secs=None)
     assert bare.render() == "" and bare.jvm_argument() == "-agentlib:native-image-agent"
 

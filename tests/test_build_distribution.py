@@ -29,6 +29,22 @@ def test_directory_distribution_and_entry_point_in_the_second_jar(tmp_path: Path
     assert dist_dir.is_dir()  # a directory is used in place, never removed
 
 
+def test_the_entry_point_in_kafkas_real_jars(tmp_path: Path) -> None:
+    """kafka.docker.KafkaDockerWrapper where Kafka 4.0.0 ships it (tests/pom.xml's jars)."""
+    import shutil
+
+    from docker_fixtures import kafka_libs
+
+    libs = tmp_path / "kafka_2.13-4.0.0" / "libs"
+    libs.mkdir(parents=True)
+    for name in ("kafka-clients-4.0.0.jar", "kafka_2.13-4.0.0.jar", "zstd-jni-1.5.6-6.jar"):
+        shutil.copyfile(kafka_libs() / name, libs / name)
+    with open_distribution(libs.parent) as dist:
+        assert find_entry_point(dist, WRAPPER).jar == libs / "kafka_2.13-4.0.0.jar"
+        with pytest.raises(InputError, match="kafka.docker.NoSuchWrapper: no such class in the 3 jars"):
+            find_entry_point(dist, "kafka.docker.NoSuchWrapper")
+
+
 @pytest.mark.parametrize("top", ["kafka_2.13-3.8.0", None])
 def test_tarball_is_unpacked_for_the_block_and_removed_after(tmp_path: Path,
                                                              top: str | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ FILTERS = "/opt/metadata-pipeline/overrides/agent-filters"
 
 
 def collect(capsys, *argv):
-    code = main(["collect", "--kafka-dir", str(MINIKAFKA), *argv])
+    built = Path.cwd() / "kafka"  # the project fixture's built copy, else the fixture as it is (not built)
+    code = main(["collect", "--kafka-dir", str(built if built.is_dir() else MINIKAFKA), *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -32,6 +34,10 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "filters" / "kafka.json").write_text('{"rules": [{"excludeClasses": "org.junit.**"}]}')
     (tmp_path / "extra.json").write_text('{"rules": []}')
     (tmp_path / "metadata-pipeline.toml").write_text('[metadata_pipeline]\nfilters = ["filters/kafka.json"]\n')
+    # A built checkout, as far as kafka-run-class.sh's class path goes (no JVM runs here).
+    shutil.copytree(MINIKAFKA, tmp_path / "kafka", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "kafka" / "libs").mkdir()
+    (tmp_path / "kafka" / "libs" / "kafka_2.13-4.0.0.jar").write_bytes(b"")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -68,6 +74,12 @@ def test_dry_run_shows_the_command_the_run_executes(capsys, project):
                             "--test-runner-timeout 1800000 "
                             "/opt/kafka-dev/tests/kafkatest/sanity_checks")
     assert "  selection        3 test ids in /opt/metadata-pipeline/overrides/selection.json\n" in out
+    assert f"  {project}/kafka -> /opt/kafka-dev (read-write, as ducker-ak: Kafka's scripts write logs/)\n" in out
+    assert "capabilities: engine defaults + NET_ADMIN; SSH key: generated for this run" in out
+    assert "  kafka.docker.KafkaDockerWrapper setup, then start, on ducker02 after the tests" in out
+    assert f"checkout         built: libs/kafka_2.13-4.0.0.jar" in out
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "--no-wrapper-entry")
+    assert code == 0 and "KafkaDockerWrapper" not in out.split("ducktape (")[1]
     assert f"  collected into   collected/<test id>/<node>/<main class>-<pid>-<token>/" in out
     assert not (project / "collected").exists()
 
@@ -83,7 +95,8 @@ def test_dry_run_of_a_resumed_output_shows_what_is_left(capsys, project):
                                                    nodes=(), processes=()).dumps())
     out_dir.install(staged, test_id)
     code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "-o", "collected")
-    assert "  resume           collected holds output already: 2 to run, 1 already collected (skipped)\n" in out
+    # The two tests left and the wrapper entry step (kept like a test).
+    assert "  resume           collected holds output already: 3 to run, 1 already collected (skipped)\n" in out
     assert "  selection        2 test ids in" in out
     # The rest need one test node each.
     assert "2 containers on network" in out
@@ -104,9 +117,9 @@ def test_dry_run_against_an_existing_cluster(capsys, project):
     out = out.replace("'", "")  # shell quoting of the placeholder <run id>
     assert f"{sys.executable} {run_dir}/overrides/run_ducktape.py --cluster ducktape.cluster.json.JsonCluster " \
            f"--cluster-file {project}/cluster.json --results-root {run_dir}/results " \
-           f"{MINIKAFKA.resolve()}/{SANITY}" in out
+           f"{project}/kafka/{SANITY}" in out
     assert f"METADATA_PIPELINE_SELECTION={run_dir}/overrides/selection.json" in out
-    assert f"PYTHONPATH={MINIKAFKA.resolve()}/tests " in out
+    assert f"PYTHONPATH={project}/kafka/tests " in out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -188,3 +201,103 @@ def test_the_live_bar_is_for_terminals_only():
     bar.finished("t.A.test_a", "PASS", 3.0)
     bar.close()
     assert "PASS" in stream.getvalue() and "t.A.test_a" in stream.getvalue() and "1/2" in stream.getvalue()
+
+
+# --- the built-checkout check, --build ---------------------------------------------------------
+
+def test_an_unbuilt_checkout_stops_before_anything_starts(capsys, project, monkeypatch):
+    import shutil as _shutil
+
+    _shutil.rmtree(project / "kafka" / "libs")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{project}/none.sock")  # never reached
+    for argv in (["-o", "collected"], ["--dry-run", "-o", "collected"]):
+        code, out, err = collect(capsys, SANITY, "--no-config", *argv)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert err.startswith(f"error: {project}/kafka: not built: kafka-run-class.sh finds no broker jar ")
+        assert "run ./gradlew systemTestLibs in it (or collect --build)" in err
+    assert not (project / "collected").exists()
+    code, out, _ = collect(capsys, SANITY, "--plan")  # the plan is still shown, with the check
+    assert code == 0 and f"checkout: {project}/kafka: not built: " in out
+    code, out, _ = collect(capsys, SANITY, "--plan", "--format", "json")
+    assert json.loads(out)["checkout"]["built"] is False
+
+
+def test_the_check_follows_kafka_run_class_globs(tmp_path):
+    from metadata_pipeline.collect.checkout import check_built
+
+    kafka = tmp_path / "kafka"
+    (kafka / "core" / "build" / "libs").mkdir(parents=True)
+    (kafka / "core" / "build" / "libs" / "kafka_2.13-4.0.0-SNAPSHOT.jar").write_bytes(b"")
+    assert not check_built(kafka).built  # the broker jar alone: its dependencies are missing
+    deps = kafka / "core" / "build" / "dependant-libs-2.13.15"
+    deps.mkdir()
+    (deps / "scala-library-2.13.15.jar").write_bytes(b"")
+    check = check_built(kafka)
+    assert check.built and check.dependency_dirs == ("core/build/dependant-libs-2.13.15",)
+    # gradle.properties' scalaVersion decides, as in the script.
+    (kafka / "gradle.properties").write_text("scalaVersion=2.12.19\n")
+    assert not check_built(kafka).built
+    assert "kafka_2.12*.jar" in check_built(kafka).describe()
+
+
+def test_build_runs_the_checkouts_gradle_wrapper_first(capsys, project, monkeypatch):
+    import shutil as _shutil
+
+    kafka = project / "kafka"
+    _shutil.rmtree(kafka / "libs")
+    gradlew = kafka / "gradlew"
+    gradlew.write_text('#!/bin/sh\necho "$@" > gradle-ran\nmkdir -p libs && : > libs/kafka_2.13-4.0.0.jar\n')
+    gradlew.chmod(0o755)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{project}/none.sock")
+    code, _, err = collect(capsys, SANITY, "--no-config", "-o", "collected", "--build")
+    assert (kafka / "gradle-ran").read_text() == "systemTestLibs\n"
+    assert code == 2 and "no Docker engine answers" in err  # built now: the run went on to the engine
+    gradlew.write_text("#!/bin/sh\necho 'BUILD FAILED' ; exit 1\n")
+    code, _, err = collect(capsys, SANITY, "--no-config", "-o", "collected", "--build")
+    assert code == 2 and err == f"error: {kafka}: ./gradlew systemTestLibs exited 1: BUILD FAILED\n"
+
+
+# --- ducktape pass-through, defaults wherever collect runs --------------------------------------
+
+def test_ducktape_options_pass_through(capsys, project):
+    (project / "globals.json").write_text('{"kafka_mode": "jvm"}')
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "--max-parallel", "3", "--globals",
+                           "globals.json", "--parameters", '{"x": 1}', "--", "--debug", "--deflake", "2")
+    assert code == 0
+    [command] = [line for line in out.splitlines() if "run_ducktape.py" in line]
+    assert "--max-parallel 3 " in command
+    assert command.endswith("""/opt/kafka-dev/tests/kafkatest/sanity_checks --globals '{"kafka_mode": "jvm"}' """
+                            """--parameters '{"x": 1}' --debug --deflake 2""")
+    code, _, err = collect(capsys, SANITY, "--dry-run", "--no-config", "--globals", "[1]")
+    assert code == 2 and err.count("\n") == 1 and "--globals: not a JSON object" in err
+
+
+def test_kafkas_filter_applies_wherever_collect_runs(capsys, tmp_path, monkeypatch, project):
+    from metadata_pipeline.collect.instrumentation import PACKAGED_FILTER
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / ".git").mkdir(parents=True)  # no metadata-pipeline.toml here or above
+    monkeypatch.chdir(elsewhere)
+    code = main(["collect", "--kafka-dir", str(project / "kafka"), SANITY, "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert jvm_argument(out).endswith(f",access-filter-file={FILTERS}/01-kafka.json")
+    assert f"  filter file      {PACKAGED_FILTER.resolve()} -> {FILTERS}/01-kafka.json\n" in out
+    assert main(["collect", "--kafka-dir", str(project / "kafka"), SANITY, "--dry-run", "--no-config"]) == 0
+    assert "access-filter-file" not in jvm_argument(capsys.readouterr().out)
+
+
+def test_the_driver_runs_the_ducktape_the_checkout_pins(capsys, project):
+    from metadata_pipeline.collect.checkout import pinned_ducktape
+
+    setup = project / "kafka" / "tests" / "setup.py"
+    setup.write_text('setup(install_requires=["ducktape==0.12.0", "requests==2.31.0", "psutil==5.7.2"])\n')
+    assert pinned_ducktape(project / "kafka") == "0.12.0"
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config")
+    assert code == 0 and "DUCKTAPE_VERSION=0.12.0" in out
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config", "--ducktape-version", "0.17.0")
+    assert code == 0 and "DUCKTAPE_VERSION=0.17.0" in out
+    setup.unlink()
+    assert pinned_ducktape(project / "kafka") is None
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config")
+    assert "DUCKTAPE_VERSION=0.17.0" in out  # the image's default

@@ -181,7 +181,9 @@ def test_plan_json_is_stable_and_documented(capsys):
     again = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan", "--report-format", "json")[1]
     assert out == again
     doc = json.loads(out)
-    assert set(doc) == {"plan_version", "kafka_dir", "discovery", "selection", "totals", "tests"}
+    assert set(doc) == {"plan_version", "kafka_dir", "discovery", "selection", "totals", "tests", "checkout",
+                        "node_image", "unhostable"}
+    assert doc["checkout"]["built"] is False  # the fixture as committed has no jars
     assert doc["plan_version"] == 1 and doc["kafka_dir"] == str(MINIKAFKA.resolve())
     assert doc["selection"] == {"include_ignored": False, "shard": None, "balanced_by": "count", "timings": None}
     assert doc["discovery"]["symbols"] == ["tests/kafkatest/tests"]
@@ -332,3 +334,40 @@ def test_real_kafka_checkout_agrees_with_ducktape_collect_only(tmp_path):
     assert sum(t.ignored for t in found.tests) == sum("ignore=True" in line for line in listed)
     plan = plan_json(build_plan(found, shard=Shard(1, 4)))
     assert plan["totals"]["runnable"] == len(listed) - plan["totals"]["ignored"]
+
+
+# --- what the node image can host ----------------------------------------------------------------
+
+def test_tests_the_image_cannot_host_are_named_counted_and_left_out():
+    from metadata_pipeline.collect import hosting
+    from metadata_pipeline.collect.plan import PlannedTest
+
+    def test(file, args=None):
+        return PlannedTest(test_id=f"{file}:{args}", file=f"tests/kafkatest/tests/{file}", cls="C", method="m",
+                           injected_args=args, ignored=False, nodes=1)
+
+    upgrade = test("core/upgrade_test.py", {"from_kafka_version": "3.8.0", "to_message_format_version": None})
+    dev = test("core/upgrade_test.py", {"from_kafka_version": "dev"})
+    both = test("core/compat_test.py", {"broker_version": "3.7.1", "client_versions": ["3.6.2", "dev"]})
+    kibosh = test("tools/kibosh_test.py")
+    degrade = test("core/network_degrade_test.py", {"device_name": "eth0"})
+    plain = test("core/produce_test.py", {"metadata_quorum": "COMBINED_KRAFT"})
+    tests = [upgrade, dev, both, kibosh, degrade, plain]
+    hosted, excluded = hosting.split(tests, hosting.DEFAULT_IMAGE_FACTS)
+    assert hosted == [dev, plain]
+    assert excluded == {upgrade.test_id: "needs /opt/kafka-3.8.0", both.test_id: "needs /opt/kafka-3.6.2 (+1 more)",
+                        kibosh.test_id: "needs kibosh (/opt/kibosh)", degrade.test_id: "needs ping/iperf"}
+    line = hosting.summary_line(excluded, hosting.DEFAULT_IMAGE_FACTS)
+    assert line.startswith("excluded 4 test(s) the node image docker/graalvm-jit cannot host (2 needs an old release "
+                           "under /opt/kafka-<version>; 1 needs kibosh; 1 needs ping/iperf)")
+    # Kafka's own node image, as a probe of it reads.
+    kafkas = hosting.parse_probe("ducker-ak", "version 3.6.2\nversion 3.7.1\nversion 3.8.0\nversion dev\nkibosh\n"
+                                              "command ping\ncommand iperf\ncommand tc\ncommand iptables\n")
+    assert hosting.split(tests, kafkas) == (tests, {})
+    assert kafkas.kibosh and "3 old release" not in kafkas.describe()
+
+
+def test_the_plan_lists_what_the_default_image_cannot_host(capsys):
+    code, out, _ = run_cli(capsys, "--kafka-dir", str(MINIKAFKA), "--plan")
+    assert code == 0
+    assert "node image: docker/graalvm-jit (its recipe): no old releases under /opt, no kibosh" in out

@@ -251,17 +251,51 @@ def test_events_are_the_wrappers_lines_and_nothing_else():
         assert parse_event(other) is None
 
 
-def test_local_fetch_takes_ducktape_files_and_agent_dirs_only(tmp_path, results):
-    (results / "KafkaService-0-140000" / "ducker02" / "server.log").write_text("big broker log")
+def test_local_fetch_takes_ducktape_files_agent_dirs_and_capped_service_logs(tmp_path, results, monkeypatch):
+    from metadata_pipeline.collect import driver
+
+    monkeypatch.setattr(driver, "SERVICE_LOG_CAP", 100)
+    log = results / "KafkaService-0-140000" / "ducker02" / "server.log"
+    log.write_text("start\n" + "x" * 500 + "\nthe end\n")
+    (results / "KafkaService-0-140000" / "ducker02" / "server-start-stdout-stderr.log").write_text("short\n")
     fetched = LocalDriver(tmp_path / "stage").fetch(str(results), tmp_path / "out", AGENT)
     got = sorted(p.relative_to(fetched).as_posix() for p in fetched.rglob("*") if p.is_file())
-    assert "KafkaService-0-140000/ducker02/server.log" not in got
-    assert "TrogdorService-0-140001/ducker03/trogdor.log" not in got
     assert {"report.json", "test_log.info",
             "KafkaService-0-140000/ducker02/native-image-agent/kafka.Kafka/ducker02-101-AbCdEfGhIj/reflect-config.json",
             "KafkaService-0-140000/ducker02/native-image-agent/kafka.tools.StorageTool/ducker02-102-KkKkKkKkKk/.lock",
+            "KafkaService-0-140000/ducker02/server.log",
+            "KafkaService-0-140000/ducker02/server-start-stdout-stderr.log",
             } <= set(got)
+    capped = (fetched / "KafkaService-0-140000" / "ducker02" / "server.log").read_text()
+    assert capped.startswith("start\n") and capped.endswith("the end\n")
+    assert "[... 415 bytes cut by metadata-pipeline collect ...]" in capped and len(capped) < 200
+    assert (fetched / "KafkaService-0-140000" / "ducker02" / "server-start-stdout-stderr.log").read_text() == "short\n"
     assert (fetched / "TrogdorService-0-140001" / "ducker03" / AGENT).is_dir()
+
+
+def test_service_logs_land_beside_the_agent_output_and_name_the_first_error(tmp_path, results):
+    from metadata_pipeline.collect.results import ProcessNamer, TestOutcome, assemble
+
+    (results / "KafkaService-0-140000" / "ducker02" / "server.log").write_text(
+        "[x] INFO starting\nInvalid -Xlog option '-Xlog:gc*:file=/opt/kafka-dev/bin/../logs/kafkaServer-gc.log'\n"
+        "Error: Could not create the Java Virtual Machine.\n[y] ERROR later\n")
+    fetched = LocalDriver(tmp_path / "stage").fetch(str(results), tmp_path / "out", AGENT)
+    dest = tmp_path / "test"
+    dest.mkdir()
+    outcome = TestOutcome(test_id="t.T.test", status="FAIL", run_time_seconds=1.0, summary="TimeoutError: x",
+                          results_dir=str(results))
+    namer = ProcessNamer("/mnt/native-image-agent/{main_class}/{hostname}-{pid}-{token}", "/mnt/native-image-agent")
+    m = assemble(fetched, dest, outcome, namer, AGENT, run_id="r")
+    assert "ducker02/service-logs/KafkaService-0-140000/server.log" in m.service_logs
+    assert m.first_error == ("ducker02/service-logs/KafkaService-0-140000/server.log: "
+                             "Error: Could not create the Java Virtual Machine.")
+    assert (dest / "ducker02" / "service-logs" / "KafkaService-0-140000" / "server.log").is_file()
+    dest2 = tmp_path / "test2"
+    dest2.mkdir()
+    passed = assemble(LocalDriver(tmp_path / "stage2").fetch(str(results), tmp_path / "out2", AGENT), dest2,
+                      TestOutcome(test_id="t.T.test", status="PASS", run_time_seconds=1.0, summary="",
+                                  results_dir=str(results)), namer, AGENT, run_id="r")
+    assert passed.first_error == ""
 
 
 def test_local_fetch_refuses_a_link_out_of_the_results(tmp_path, results):

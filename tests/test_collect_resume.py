@@ -161,7 +161,7 @@ def test_nothing_to_run_needs_no_engine_and_ends_with_the_summary(tmp_path, monk
     for test in plan.selected:
         install(out, manifest(test.test_id, status="FAIL" if test.method == "test_b" else "PASS"), plugin=test.method)
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = run_collect(plan, None, RunOptions(output=out.root), PlainProgress(stderr), stdout=stdout)
+    code = run_collect(plan, None, RunOptions(output=out.root, wrapper_entry=False), PlainProgress(stderr), stdout=stdout)
     assert code == 1  # a planned test failed
     assert stderr.getvalue() == "collect: 3 planned: 0 to run, 3 already collected (skipped)\n"
     text = stdout.getvalue()
@@ -199,7 +199,8 @@ def test_summary_counts_tests_names_silent_and_missing_ones_and_gives_the_merge(
         "  t.b: AssertionError: no",
         "without output (run the same command again to run them):",
         "  t.d",
-        "1 JVM in 1 test left a stale .lock (killed): their last periodic snapshot is kept (manifest: write=snapshot)",
+        "1 JVM in 1 test left a stale .lock (killed), snapshot kept: their last periodic snapshot is merged "
+        "(manifest: write=snapshot)",
         f"1 more test output in {out.root} from earlier runs (not in this plan) will be merged too",
         f"metadata in {out.root}: 3 reflection types",
         f"next: metadata-pipeline merge {out.root} -o /k/docker/native/native-image-configs",
@@ -209,6 +210,23 @@ def test_summary_counts_tests_names_silent_and_missing_ones_and_gives_the_merge(
     ok = summarize(out.root, ["t.a"], out.manifests(), [], kafka_dir="/k")
     assert ok.exit_code == 0
     assert ok.text.startswith("1 planned test: 1 passed, 0 failed, 0 without output (nothing to run)")
+
+
+def test_summary_tells_a_kept_snapshot_from_nothing_written(tmp_path):
+    out = OutputDir(tmp_path / "c")
+    kept = manifest("t.kept", stale=True)
+    empty = Manifest(test_id="t.empty", status="PASS", run_time_seconds=1.0, summary="", nodes=("ducker02",),
+                     processes=(ProcessRecord("ducker02", "ducker02/kafka.Kafka-2-u", "kafka.Kafka", "none", True),),
+                     run_id="r1", collected_at="t")
+    install(out, kept)
+    staged = out.new_staging(empty.test_id)
+    (staged / "manifest.json").write_text(empty.dumps())
+    out.install(staged, empty.test_id)
+    lines = summarize(out.root, ["t.kept", "t.empty"], out.manifests(), [], kafka_dir="/k").text.splitlines()
+    assert "1 JVM in 1 test left a stale .lock (killed), snapshot kept: their last periodic snapshot is merged " \
+           "(manifest: write=snapshot)" in lines
+    assert "1 JVM in 1 test left a stale .lock (killed), nothing written: killed before the agent's first snapshot " \
+           "(manifest: write=none; lower --write-initial-delay)" in lines
 
 
 def test_merge_command_quotes_paths():

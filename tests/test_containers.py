@@ -225,7 +225,7 @@ def test_container_spec_describes_what_will_run(tmp_path: Path) -> None:
     described = spec.describe()
     assert described["hostname"] == "mp-node1"
     assert described["mounts"] == [f"{tmp_path} -> /opt/kafka-dev (ro)"]
-    assert described["cap_add"] == ["ALL"] and described["cap_drop"] == ["SYS_RESOURCE"]
+    assert described["cap_add"] == [] and described["devices"] == []  # the engine's defaults, nothing more
     assert described["env"]["KAFKA_OPTS"].startswith("-agentlib:native-image-agent=")
 
 
@@ -254,3 +254,55 @@ def test_glob_patterns_cannot_smuggle_shell() -> None:
     for pattern in ["/mnt/$(reboot)", "/mnt/a;b", "/mnt/`x`", "/mnt/a b", "/mnt/'"]:
         with pytest.raises(ValueError):
             node.glob(pattern)
+
+
+# --- least privilege ---------------------------------------------------------------------------
+
+def test_no_container_gets_all_capabilities() -> None:
+    with pytest.raises(ValueError, match="cap_add=ALL is refused"):
+        ContainerSpec(image="i", name="n", cap_add=("ALL",))
+
+
+def test_nodes_get_net_admin_and_fuse_only_with_kibosh(tmp_path: Path) -> None:
+    from metadata_pipeline.collect.cluster import ClusterSpec
+
+    spec = ClusterSpec(run_id="r", image="i", nodes=3, kafka_dir=tmp_path, overrides_dir=tmp_path,
+                       overrides_mount="/opt/metadata-pipeline/overrides")
+    for node in spec.container_specs():
+        assert (node.cap_add, node.devices) == (("NET_ADMIN",), ())
+        # Read-write, as ducker-ak mounts it: kafka-run-class.sh writes logs/ there.
+        assert [(m.target, m.read_only) for m in node.mounts] == [
+            ("/opt/kafka-dev", False), ("/opt/metadata-pipeline/overrides", True)]
+    with_kibosh = ClusterSpec(run_id="r", image="i", nodes=2, kafka_dir=tmp_path, overrides_dir=tmp_path,
+                              overrides_mount="/o/p", fuse=True)
+    for node in with_kibosh.container_specs():
+        assert (node.cap_add, node.devices) == (("NET_ADMIN", "SYS_ADMIN"), ("/dev/fuse",))
+
+
+def test_the_native_image_container_gets_no_extra_capabilities(tmp_path: Path) -> None:
+    from metadata_pipeline.build.configs import CheckedConfigs
+    from metadata_pipeline.build.runner import BuildRequest, DockerRunner
+
+    request = BuildRequest(libs=tmp_path, configs=CheckedConfigs(tmp_path, ()), options=(),
+                           entry_point="kafka.docker.KafkaDockerWrapper", output_dir=tmp_path)
+    spec = DockerRunner("graalvm:21", None, "test").container_spec(request, "r").describe()
+    assert (spec["cap_add"], spec["devices"]) == ([], [])
+
+
+def test_run_ssh_keys_are_fresh_and_never_printed() -> None:
+    from metadata_pipeline.collect import sshkeys
+
+    one, two = sshkeys.generate("a"), sshkeys.generate("b")
+    assert one.private_openssh != two.private_openssh
+    assert one.private_openssh.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert one.public_openssh.startswith("ssh-ed25519 ") and one.public_openssh.endswith(" a")
+    assert "PRIVATE" not in repr(one)
+    files = sshkeys.files(one)
+    assert files["id_ed25519"][1] == 0o600 and files["authorized_keys"][0].decode().strip() == one.public_openssh
+
+
+def test_the_node_image_bakes_no_key() -> None:
+    dockerfile = (Path(__file__).resolve().parents[1] / "docker" / "graalvm-jit" / "Dockerfile").read_text()
+    run_lines = [line for line in dockerfile.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("ssh-keygen" in line and "id_" in line for line in run_lines)
+    assert "rm -f /etc/ssh/ssh_host_*" in dockerfile

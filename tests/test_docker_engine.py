@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from docker_fixtures import AGENT_PATH, StandinImage
+from metadata_pipeline.collect import sshkeys
 from metadata_pipeline.containers import (
     LABEL_RUN, Container, ContainerSpec, Engine, ImageBuildFailed, ImageNotFound, Mount, Network,
     PathNotFound, UnsafeArchive, cleanup_leftovers, new_run_id, run_labels,
@@ -38,9 +39,13 @@ def test_two_nodes_reach_each_other_over_ssh_by_hostname(docker_engine: Engine, 
     (tmp_path / "kafka" / "marker").write_text("checkout")
     with Network(docker_engine, f"mp-{run_id}", run_id), \
             node(docker_engine, node_image, run_id, "node1", memory="512m", env={"MP_ROLE": "driver"},
-                 mounts=(Mount(tmp_path / "kafka", "/opt/kafka-dev", read_only=True),)) as node1, \
+                 mounts=(Mount(tmp_path / "kafka", "/opt/kafka-dev", read_only=True),),
+                 cap_add=("NET_ADMIN",)) as node1, \
             node(docker_engine, node_image, run_id, "node2") as node2:
         assert labelled(docker_engine, run_id) == (sorted([node1.name, node2.name]), [f"mp-{run_id}"])
+        keys = sshkeys.files(sshkeys.generate(f"run-{run_id}"))  # the image holds none: a pair per run
+        for each in (node1, node2):
+            each.put_files("/root/.ssh", keys)
         node2.wait_until(["sh", "-c", "pgrep -x sshd"], timeout=30)
         node1.wait_until(["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=2", "node2", "true"], timeout=30)
 
@@ -54,7 +59,9 @@ def test_two_nodes_reach_each_other_over_ssh_by_hostname(docker_engine: Engine, 
         assert node1.check(["sh", "-c", "echo $MP_ROLE"]).strip() == "driver"
         node1.container.reload()  # type: ignore[union-attr]
         assert node1.container.attrs["HostConfig"]["Memory"] == 512 * 1024 * 1024  # type: ignore[union-attr]
-        assert node1.container.attrs["HostConfig"]["CapDrop"] == ["SYS_RESOURCE"]  # type: ignore[union-attr]
+        assert node1.container.attrs["HostConfig"]["CapAdd"] == ["NET_ADMIN"]  # type: ignore[union-attr]
+        node2.container.reload()  # type: ignore[union-attr]
+        assert not node2.container.attrs["HostConfig"]["CapAdd"]  # type: ignore[union-attr]  # nothing extra
     assert labelled(docker_engine, run_id) == ([], [])
 
 

@@ -41,4 +41,4 @@ def test_lint_jdk_default_is_the_one_it_uses(capsys) -> None:
 
 
 def test_collect_says_the_checkout_must_be_built(capsys) -> None:
-    assert "The checkout must be built for its system tests first (`./gradlew systemTestLibs`" in _help(capsys, "collect")
+    assert "The checkout must be built: before any container starts" in _help(capsys, "collect")

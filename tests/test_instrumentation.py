@@ -214,34 +214,44 @@ def test_the_shim_refuses_to_run_without_its_settings(tmp_path, recorder):
 
 
 @needs_jdk
-def test_kafka_scripts_through_the_shim_first_on_path(tmp_path, recorder, java_classes, fake_java_home):
+def test_kafka_scripts_through_the_shim_first_on_path(tmp_path, recorder, fake_java_home):
     """bin/kafka-*.sh -> kafka-run-class.sh -> `java` from PATH (the shim) -> the real java."""
+    from docker_fixtures import kafka_libs
+
+    kafka = tmp_path / "kafka"
+    shutil.copytree(MINIKAFKA, kafka, ignore=shutil.ignore_patterns("__pycache__"))
     o = Overrides(tmp_path, recorder)
     env = {**o.env, "PATH": f"{o.shim.parent}:{os.environ['PATH']}", "RECORD_FILE": str(tmp_path / "rec"),
-           "KAFKA_HEAP_OPTS": "-Xmx1G", "KAFKA_OPTS": "-Dkafka.logs.dir=/mnt/kafka/logs", "CLASSPATH": "/extra"}
+           "KAFKA_HEAP_OPTS": "-Xmx1G", "KAFKA_OPTS": "-Dk=v", "CLASSPATH": "/extra",
+           "KAFKA_LOG4J_OPTS": "-Dlog4j2.configurationFile=x.yaml"}
     env.pop("JAVA_HOME", None)
-    proc = subprocess.run([str(MINIKAFKA / "bin" / "kafka-server-start.sh"), "/mnt/kafka/server.properties"],
+    env.pop("LOG_DIR", None)
+    proc = subprocess.run([str(kafka / "bin" / "kafka-server-start.sh"), "/mnt/kafka/server.properties"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     [created] = o.process_dirs()
-    assert recorded(tmp_path / "rec")[1] == [
-        replace(o.instr.options, output_dir=str(created)).jvm_argument(), "-Xmx1G", "-XX:+UseG1GC",
-        "-Djava.awt.headless=true", "-cp", "/extra", "-Dkafka.logs.dir=/mnt/kafka/logs", "kafka.Kafka",
-        "/mnt/kafka/server.properties"]
+    argv = recorded(tmp_path / "rec")[1]
+    log_dir = f"{kafka}/bin/../logs"
+    assert argv[:2] == [replace(o.instr.options, output_dir=str(created)).jvm_argument(), "-Xmx1G"]
+    # As in Kafka: LOG_DIR under the install dir, created because KAFKA_LOG4J_OPTS is set, and -loggc's GC log there.
+    assert f"-Xlog:gc*:file={log_dir}/kafkaServer-gc.log:time,tags:filecount=10,filesize=100M" in argv
+    assert (kafka / "logs").is_dir()
+    assert argv[-7:] == [f"-Dkafka.logs.dir={log_dir}", "-Dlog4j2.configurationFile=x.yaml", "-cp", "/extra", "-Dk=v",
+                         "kafka.Kafka", "/mnt/kafka/server.properties"]
 
-    # A tool JVM, on the real JVM, through JAVA_HOME/bin/java being the shim.
+    # A tool JVM (Kafka's real console producer), on the real JVM, through JAVA_HOME/bin/java being the shim.
+    shutil.copytree(kafka_libs(), kafka / "libs")
     tools = Overrides(tmp_path / "tools", fake_java_home / "bin" / "java")
     shim_home = tmp_path / "shim-java-home" / "bin"
     shim_home.mkdir(parents=True)
     (shim_home / "java").symlink_to(tools.shim)
-    env = {**tools.env, "JAVA_HOME": str(shim_home.parent), "CLASSPATH": str(java_classes)}
-    env.pop("KAFKA_HEAP_OPTS", None)
-    env.pop("KAFKA_OPTS", None)
-    proc = subprocess.run([str(MINIKAFKA / "bin" / "kafka-topics.sh"), "--create", "--topic", "t 1"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    env = {**tools.env, "JAVA_HOME": str(shim_home.parent)}
+    for name in ("KAFKA_HEAP_OPTS", "KAFKA_OPTS", "CLASSPATH", "KAFKA_LOG4J_OPTS"):
+        env.pop(name, None)
+    proc = subprocess.run([str(kafka / "bin" / "kafka-console-producer.sh"), "--version"],
+                          env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["jvm=[-Xmx256M, -XX:+UseG1GC, -Djava.awt.headless=true]",
-                                        "arg=--create", "arg=--topic", "arg=t 1"]
+    assert proc.stdout.startswith("4.0.0"), proc.stdout
     assert tools.process_dirs() == []
 
 
@@ -329,16 +339,20 @@ def test_ducktape_invocation_for_a_shard_with_ignored_tests():
     assert dict(plain.env) == {"METADATA_PIPELINE_AGENT_DIR": "/mnt/native-image-agent"} and plain.selection is None
 
 
-def test_dry_run_shows_the_whole_run(capsys, tmp_path):
+def test_dry_run_shows_the_whole_run(capsys, tmp_path, monkeypatch):
     from metadata_pipeline.cli import main
 
-    output = tmp_path / "out"
-    assert main(["collect", "--kafka-dir", str(MINIKAFKA), "--dry-run", "--shard", "1/2", "--write-period", "0",
-                 "--instrument", "kafka.Kafka", "-o", str(output), "--no-config"]) == 0
+    kafka = tmp_path / "kafka"  # built, as far as kafka-run-class.sh's class path goes
+    shutil.copytree(MINIKAFKA, kafka, ignore=shutil.ignore_patterns("__pycache__"))
+    (kafka / "libs").mkdir()
+    (kafka / "libs" / "kafka_2.13-4.0.0.jar").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert main(["collect", "--kafka-dir", str(kafka), "--dry-run", "--shard", "1/2", "--write-period", "0",
+                 "--instrument", "kafka.Kafka", "-o", "out", "--no-config"]) == 0
     out = capsys.readouterr().out
     assert "  to run           5 of 9 runnable in shard 1/2, balanced by count\n" in out
-    assert f"  {MINIKAFKA.resolve()} -> /opt/kafka-dev\n" in out
-    assert f"{output}/.collect/runs/<run id>/overrides (staged from" in out
+    assert f"  {kafka} -> /opt/kafka-dev (read-write, as ducker-ak: Kafka's scripts write logs/)\n" in out
+    assert "/out/.collect/runs/<run id>/overrides (staged from" in out
     assert "  instrumented     kafka.Kafka (every other JVM runs untouched)\n" in out
     assert ("  jvm argument     -agentlib:native-image-agent=config-output-dir="
             "/mnt/native-image-agent/{main_class}/{hostname}-{pid}-{token}\n") in out

@@ -1,4 +1,4 @@
-"""lint against real jars built at test time (javac + zip), and against the JDK."""
+"""lint against Kafka's real jars (tests/pom.xml), jars built at test time (javac + zip), and the JDK."""
 
 from __future__ import annotations
 
@@ -11,30 +11,24 @@ from jarfactory import class_file, compile_java, write_jar
 from cli_helpers import assert_one_line_error, run_cli, write_dir
 from conftest import reference
 
-LINE_READER = """package org.apache.kafka.tools;
-public class LineMessageReader { public LineMessageReader() {} public void configure(java.util.Map<String, ?> c) {} }"""
 OTHER_READER = """package org.example;
 public class LineMessageReader { }"""
-BROKER = """package kafka;
-public class Kafka { public static void main(String[] args) {} private int port; }"""
 INIT = {"methods": [{"name": "<init>", "parameterTypes": []}]}
 
 
 @pytest.fixture(scope="module")
 def libs(tmp_path_factory) -> Path:
-    """A Kafka-shaped libs/ after a refactoring and a zstd-jni bump."""
-    work = tmp_path_factory.mktemp("libs")
-    classes = compile_java({"org/apache/kafka/tools/LineMessageReader.java": LINE_READER,
-                            "kafka/Kafka.java": BROKER}, work / "javac")
-    libs = work / "libs"
-    write_jar(libs / "kafka-tools-4.0.0.jar", {k: v for k, v in classes.items() if k.startswith("org/")})
-    write_jar(libs / "kafka_2.13-4.0.0.jar", {**{k: v for k, v in classes.items() if k.startswith("kafka/")},
-                                              "kafka/kafka-version.properties": "version=4.0.0\n"})
-    write_jar(libs / "zstd-jni-1.5.6-6.jar", {"linux/amd64/libzstd-jni-1.5.6-6.so": b"\x7fELF",
-                                              "linux/aarch64/libzstd-jni-1.5.6-6.so": b"\x7fELF",
-                                              "com/github/luben/zstd/Zstd.class": class_file("com.github.luben.zstd.Zstd")})
-    write_jar(libs / "argparse4j-0.7.0.jar", {"net/sourceforge/argparse4j/internal/ArgumentParserImpl.class":
-                                              class_file("net.sourceforge.argparse4j.internal.ArgumentParserImpl")})
+    """Kafka 4.0.0's real jars (tests/pom.xml): after the LineMessageReader move and a zstd-jni bump."""
+    import shutil
+
+    from docker_fixtures import kafka_libs
+
+    real = kafka_libs()
+    libs = tmp_path_factory.mktemp("libs") / "libs"
+    libs.mkdir()
+    for name in ("kafka-tools-4.0.0.jar", "kafka_2.13-4.0.0.jar", "kafka-clients-4.0.0.jar", "zstd-jni-1.5.6-6.jar",
+                 "argparse4j-0.7.0.jar"):
+        shutil.copyfile(real / name, libs / name)
     return libs
 
 

@@ -59,8 +59,10 @@ class AgentOptions:
     """
 
     output_dir: str | None = DEFAULT_OUTPUT_DIR
-    write_period_secs: int | None = 10
-    write_initial_delay_secs: int | None = 5
+    # A combined-KRaft teardown SIGKILLs the last controller a few seconds after it started: the
+    # first snapshot 1 s after JVM start, then one every 3 s (README: what that costs).
+    write_period_secs: int | None = 3
+    write_initial_delay_secs: int | None = 1
     access_filter_files: tuple[str, ...] = ()
     caller_filter_files: tuple[str, ...] = ()
     builtin_caller_filter: bool = True

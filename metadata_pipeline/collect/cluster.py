@@ -6,10 +6,16 @@ on the way out, whatever happens (exceptions, Ctrl-C). As in ducker-ak:
 
 - nodes are ``ducker01`` .. ``duckerNN`` (host names and network aliases) on a network of
   their own; ``ducker01`` is the driver, which runs ducktape and no test services, and the
-  cluster file lists ``ducker02`` .. ``duckerNN``. SSH between nodes uses the image's cluster
-  key (``docker/graalvm-jit``).
-- the Kafka checkout is mounted read-only at ``/opt/kafka-dev`` on every node, and the run's
-  staged ``system-test-overrides`` read-only at ``/opt/metadata-pipeline/overrides``.
+  cluster file lists ``ducker02`` .. ``duckerNN``. SSH between nodes uses a key pair made for
+  this run and injected when the containers have started (``sshkeys``): the image holds none.
+- the Kafka checkout is mounted **read-write** at ``/opt/kafka-dev`` on every node, as ducker-ak
+  mounts it: ``kafka-run-class.sh`` creates ``$base_dir/logs`` and ``-loggc`` writes
+  ``logs/kafkaServer-gc.log`` there, and a JVM whose GC log cannot be created does not start.
+  ducktape itself runs outside the checkout (``WORK_DIR``), so the checkout gets what Kafka's
+  scripts write under ducker-ak and nothing else. The run's staged ``system-test-overrides``
+  are mounted read-only at ``/opt/metadata-pipeline/overrides``.
+- capabilities: the engine's defaults plus ``NET_ADMIN`` (iptables/tc network faults); FUSE
+  (``SYS_ADMIN`` and ``/dev/fuse``) only when the image has kibosh. Never ``--privileged``.
 
 Then each node gets the java shim in front of GraalVM (``prepare_node_script``): ``java`` on
 the SSH ``PATH`` (``/usr/local/bin``) and ``$JAVA_HOME/bin/java`` (``JAVA_HOME`` comes from
@@ -30,7 +36,9 @@ from types import TracebackType
 from typing import Any, Callable
 
 from metadata_pipeline.collect.instrumentation import KAFKA_MOUNT, SHIM, Instrumentation
-from metadata_pipeline.containers import Container, ContainerFailed, ContainerSpec, Engine, Mount, Network
+from metadata_pipeline.collect import sshkeys
+from metadata_pipeline.containers import (FUSE_CAPS, FUSE_DEVICE, NET_ADMIN, Container, ContainerFailed,
+                                          ContainerSpec, Engine, Mount, Network)
 
 __all__ = [
     "ClusterSpec",
@@ -52,9 +60,10 @@ DRIVER_PYTHON = "/opt/ducktape/bin/python"  # the image's ducktape venv
 WORK_DIR = "/mnt/metadata-pipeline"  # on the driver only
 CLUSTER_FILE = WORK_DIR + "/cluster.json"
 RESULTS_ROOT = WORK_DIR + "/results"
-DUCKTAPE_CWD = WORK_DIR + "/work"  # ducktape writes .ducktape/ here; the checkout is read-only
+DUCKTAPE_CWD = WORK_DIR + "/work"  # ducktape writes .ducktape/ here, not into the checkout
 SHIM_JAVA_HOME = "/opt/metadata-pipeline/java-home"
-SSH_KEY = "/root/.ssh/id_ed25519"
+SSH_DIR = "/root/.ssh"
+SSH_KEY = SSH_DIR + "/id_ed25519"
 LABEL_ROLE = "metadata-pipeline.role"
 
 
@@ -74,6 +83,7 @@ class ClusterSpec:
     overrides_dir: Path
     overrides_mount: str
     memory: str | None = None  # per node, docker notation ("4g")
+    fuse: bool = False  # the image has kibosh: give the nodes FUSE
 
     def __post_init__(self) -> None:
         if self.nodes < 2:
@@ -95,14 +105,19 @@ class ClusterSpec:
         return f"metadata-pipeline-{self.run_id}-{hostname}"
 
     def mounts(self) -> tuple[Mount, ...]:
-        return (Mount(self.kafka_dir, KAFKA_MOUNT, read_only=True),
+        return (Mount(self.kafka_dir, KAFKA_MOUNT, read_only=False),
                 Mount(self.overrides_dir, self.overrides_mount, read_only=True))
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return (NET_ADMIN, *FUSE_CAPS) if self.fuse else (NET_ADMIN,)
 
     def container_specs(self) -> tuple[ContainerSpec, ...]:
         return tuple(
             ContainerSpec(image=self.image, name=self.container_name(host), hostname=host, network=self.network,
                           aliases=(host,), mounts=self.mounts(), memory=self.memory,
-                          labels={LABEL_ROLE: "driver" if host == DRIVER else "node"})
+                          labels={LABEL_ROLE: "driver" if host == DRIVER else "node"},
+                          cap_add=self.capabilities, devices=(FUSE_DEVICE,) if self.fuse else ())
             for host in self.hostnames)
 
     def cluster_json(self) -> dict[str, Any]:
@@ -115,8 +130,10 @@ class ClusterSpec:
 
     def describe(self) -> str:
         memory = f", {self.memory} each" if self.memory else ""
+        fuse = f" and {FUSE_DEVICE}" if self.fuse else ""
         return (f"{self.nodes} containers on network {self.network}{memory}: {DRIVER} (driver: runs ducktape) + "
-                f"{', '.join(self.workers)} (test nodes, in {CLUSTER_FILE})")
+                f"{', '.join(self.workers)} (test nodes, in {CLUSTER_FILE}); capabilities: engine defaults + "
+                f"{', '.join(self.capabilities)}{fuse}; SSH key: generated for this run")
 
 
 def prepare_node_script(instr: Instrumentation) -> list[str]:
@@ -155,6 +172,7 @@ class LocalCluster:
         self.ready_timeout = ready_timeout
         self._stack: ExitStack | None = None
         self.driver: Container | None = None
+        self.nodes: list[Container] = []  # ducker01 (the driver) first
 
     def __enter__(self) -> "LocalCluster":
         stack = ExitStack()
@@ -162,8 +180,11 @@ class LocalCluster:
             stack.enter_context(Network(self.engine, self.spec.network, self.spec.run_id))
             containers = [stack.enter_context(Container(self.engine, spec, self.spec.run_id))
                           for spec in self.spec.container_specs()]
-            self.driver = containers[0]
+            self.driver, self.nodes = containers[0], containers
+            keys = sshkeys.files(sshkeys.generate(f"metadata-pipeline-run-{self.spec.run_id}"))
             for container in containers:
+                container.put_files(SSH_DIR, keys)
+                container.check(["chmod", "700", SSH_DIR])
                 container.check(prepare_node_script(self.instr))
             self._check_ssh()
             self.driver.check(["mkdir", "-p", DUCKTAPE_CWD, RESULTS_ROOT])
@@ -188,6 +209,6 @@ class LocalCluster:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        stack, self._stack, self.driver = self._stack, None, None
+        stack, self._stack, self.driver, self.nodes = self._stack, None, None, []
         if stack is not None:
             stack.__exit__(exc_type, exc, tb)

@@ -7,8 +7,8 @@ and one when ducktape has finished it (logs copied, its report.json written); ev
 is ducktape's own output.
 
 ``fetch`` brings one test's results over: ducktape's files at the top of the test's results
-directory and the agent directories ducktape copied per service and node, nothing else (Kafka's
-service logs can be large). The same script picks them on either side, and they arrive through
+directory, the agent directories ducktape copied per service and node, and the services' own
+logs, each file capped at ``SERVICE_LOG_CAP`` (Kafka's service logs can be large). The same script picks them on either side, and they arrive through
 the container layer's checked tar extraction (no absolute names, no ``..``, no links leading
 out) in both cases.
 """
@@ -35,9 +35,10 @@ __all__ = ["DucktapeEvent", "Driver", "ContainerDriver", "LocalDriver", "parse_e
 EVENT_PREFIX = "@@metadata-pipeline "  # as printed by system-test-overrides/run_ducktape.py
 
 # Picks what collect keeps of a test's results into a staging directory: $1 results dir,
-# $2 staging dir, $3 the agent directory's name as ducktape copies it (<service>/<host>/$3).
+# $2 staging dir, $3 the agent directory's name as ducktape copies it (<service>/<host>/$3),
+# $4 the bytes kept of each service log file.
 _PICK = r"""set -eu
-src=$1 stage=$2 agent=$3
+src=$1 stage=$2 agent=$3 cap=$4
 rm -rf "$stage"
 mkdir -p "$stage"
 [ -d "$src" ] || exit 0
@@ -49,7 +50,25 @@ for d in */*/"$agent"; do
         cp -a "$d" "$stage/${d%/*}/"
     fi
 done
+# The services' own logs (server.log, the JVMs' stdout/stderr, ...), capped per file: the first
+# and the last half of the cap, with a line saying what was cut.
+keep() {
+    size=$(stat -c %s "$1")
+    mkdir -p "$stage/${1%/*}"
+    if [ "$size" -le "$cap" ]; then cp -p "$1" "$stage/$1"; return; fi
+    { head -c $((cap / 2)) "$1"; printf '\n[... %s bytes cut by metadata-pipeline collect ...]\n' $((size - cap));
+      tail -c $((cap / 2)) "$1"; } > "$stage/$1"
+}
+for d in */*/*; do
+    [ "${d##*/}" = "$agent" ] && continue
+    if [ -L "$d" ]; then continue; fi
+    if [ -f "$d" ]; then keep "$d"
+    elif [ -d "$d" ]; then
+        find "$d" -type f | while IFS= read -r f; do keep "$f"; done
+    fi
+done
 """
+SERVICE_LOG_CAP = 1 << 20  # bytes kept of each service log file
 
 
 class DucktapeFailed(FatalError):
@@ -101,7 +120,7 @@ class ContainerDriver:
     def fetch(self, results_dir: str, dest: Path, agent_dir_name: str) -> Path:
         self._count += 1
         stage = f"{self.stage_root}/{self._count}"
-        self.container.check(["sh", "-c", _PICK, "pick", results_dir, stage, agent_dir_name])
+        self.container.check(["sh", "-c", _PICK, "pick", results_dir, stage, agent_dir_name, str(SERVICE_LOG_CAP)])
         try:
             return self.container.copy_out(stage, dest)
         finally:
@@ -144,7 +163,8 @@ class LocalDriver:
         self.stage_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.stage_root) as tmp:
             stage = Path(tmp) / "stage"
-            proc = subprocess.run(["sh", "-c", _PICK, "pick", results_dir, str(stage), agent_dir_name],
+            proc = subprocess.run(["sh", "-c", _PICK, "pick", results_dir, str(stage), agent_dir_name,
+                                   str(SERVICE_LOG_CAP)],
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 raise ContainerFailed(f"cannot pick the results of {results_dir}: {proc.stderr.strip()[-300:]}")

@@ -34,6 +34,7 @@ class ContainerLayout:
     max_parallel: int | None = None
     mounts: bool = True  # False: --cluster-file nodes bring the checkout and get the overrides over SSH
     driver: str = "in the driver node"
+    wrapper_entry: str = ""  # how the wrapper entry step runs; "" when it does not
 
 
 def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayout, *, output: str,
@@ -56,16 +57,18 @@ def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayo
         f"{t['ignored']} marked @ignore{' (run: --include-ignored)' if plan.include_ignored else ' (not run)'}",
         f"  to run           {t['selected']} of {t['runnable']} runnable{shard}{estimate}",
     ]
-    if decision is not None and len(decision.run) != t["selected"]:
+    if decision is not None and (decision.skipped or decision.failed or decision.forced):
         lines.append(f"  resume           {output} holds output already: {decision.describe()}")
     lines += [
         "image",
         f"  build            {layout.image}",
         "nodes",
         f"  nodes            {layout.nodes}",
-        "mounts (read-only)" if layout.mounts else "on every node (over SSH; the checkout must be there already)",
-        f"  {d.kafka_dir} -> {KAFKA_MOUNT}",
-        f"  {staged_overrides} (staged from {OVERRIDES_SOURCE}) -> {instr.mount}",
+        "mounts" if layout.mounts else "on every node (over SSH; the checkout must be there already)",
+        f"  {d.kafka_dir} -> {KAFKA_MOUNT}" + (" (read-write, as ducker-ak: Kafka's scripts write logs/)"
+                                               if layout.mounts else ""),
+        f"  {staged_overrides} (staged from {OVERRIDES_SOURCE}) -> {instr.mount}" + (" (read-only)"
+                                                                                      if layout.mounts else ""),
         "agent",
         f"  java shim        {instr.container_path(SHIM)} in front of {instr.real_java}",
         f"  instrumented     {' '.join(instr.instrumented)} (every other JVM runs untouched)",
@@ -79,6 +82,9 @@ def render_dry_run(plan: TestPlan, instr: Instrumentation, layout: ContainerLayo
     ]
     if call.selection is not None:
         lines.append(f"  selection        {len(call.selection)} test ids in {instr.container_path(SELECTION_FILE)}")
+    if layout.wrapper_entry:
+        lines += ["wrapper entry (the native binary's entry point; kafkatest never runs it)",
+                  f"  {layout.wrapper_entry}"]
     lines += [
         "output",
         f"  ducktape copies  {instr.agent_root} of every node after each test into",

@@ -34,6 +34,7 @@ __all__ = [
     "resolve",
     "stage",
     "OVERRIDES_SOURCE",
+    "PACKAGED_FILTER",
     "OVERRIDES_MOUNT",
     "KAFKA_MOUNT",
     "REAL_JAVA",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 OVERRIDES_SOURCE = Path(__file__).resolve().parents[2] / "system-test-overrides"
+# Kafka's default agent access filter, package data so that it applies wherever collect runs
+# (a link to system-test-overrides/filters/kafka.json; wheels get the file itself).
+PACKAGED_FILTER = Path(__file__).resolve().parent / "defaults" / "kafka.json"
 OVERRIDES_MOUNT = "/opt/metadata-pipeline/overrides"
 KAFKA_MOUNT = "/opt/kafka-dev"
 REAL_JAVA = "/opt/graalvm/bin/java"
@@ -206,7 +210,8 @@ def ducktape_invocation(plan: TestPlan, instr: Instrumentation, *, cluster_file:
                         python: str = "python3", max_parallel: int | None = None,
                         selection: Sequence[str] | None = None, events: bool = False, workdir: str | None = None,
                         kafka_root: str = KAFKA_MOUNT, overrides_dir: str | None = None,
-                        test_timeout_secs: int | None = None) -> DucktapeInvocation:
+                        test_timeout_secs: int | None = None,
+                        extra_args: Sequence[str] = ()) -> DucktapeInvocation:
     """ducktape over the plan's symbols, relative to the Kafka checkout mounted at ``KAFKA_MOUNT``.
 
     A shard runs exactly its test ids (``METADATA_PIPELINE_SELECTION``), and so does an explicit
@@ -219,6 +224,7 @@ def ducktape_invocation(plan: TestPlan, instr: Instrumentation, *, cluster_file:
     the selection (default: the nodes' mount). ``test_timeout_secs`` fails a test whose setUp and
     test method run longer (the wrapper's alarm; its teardown still runs), and raises ducktape's
     ``--test-runner-timeout`` (which aborts the whole run when the runner hears nothing) above it.
+    ``extra_args`` go to ducktape as they are (``--globals``, ``--parameters``, after ``--``).
     """
     overrides = overrides_dir or instr.mount
     env = [("METADATA_PIPELINE_AGENT_DIR", instr.agent_root)]
@@ -250,6 +256,7 @@ def ducktape_invocation(plan: TestPlan, instr: Instrumentation, *, cluster_file:
     argv += symbols
     if exclude:
         argv += ["--exclude", *exclude]
+    argv += list(extra_args)
     return DucktapeInvocation(cwd=cwd, env=tuple(env), argv=tuple(argv), selection=selection)
 
 

@@ -22,7 +22,9 @@ Its JSON (keys sorted)::
       "entries": {"reflection": 12, "resource_globs": 3, ...},   # what the test contributes
       "invalid": ["<file>: <problem>", ...],
       "run_id": "20250101T000000Z-abc123",
-      "collected_at": "2025-01-01T00:00:00Z"
+      "collected_at": "2025-01-01T00:00:00Z",
+      "service_logs": ["ducker02/service-logs/kafka/server.log", ...],   # capped copies
+      "first_error": "ducker02/service-logs/kafka/server.log: ERROR ..." or ""   # failed tests only
     }
 
 ``write`` says how far the agent got: ``final`` — it wrote at JVM exit and removed its
@@ -99,6 +101,8 @@ class Manifest:
     invalid: tuple[str, ...] = ()
     run_id: str = ""
     collected_at: str = ""
+    service_logs: tuple[str, ...] = ()  # kept service log files, relative to the test's directory
+    first_error: str = ""  # of a failed test: "<log file>: <first error line>" from its service logs
 
     @property
     def passed(self) -> bool:
@@ -122,6 +126,8 @@ class Manifest:
             "invalid": list(self.invalid),
             "run_id": self.run_id,
             "collected_at": self.collected_at,
+            "service_logs": list(self.service_logs),
+            "first_error": self.first_error,
         }
 
     def dumps(self) -> str:
@@ -144,7 +150,8 @@ class Manifest:
             manifest = cls(test_id=doc["test_id"], status=doc["status"], run_time_seconds=doc["run_time_seconds"],
                            summary=doc["summary"], nodes=tuple(doc["nodes"]), processes=processes,
                            entries=dict(doc["entries"]), invalid=tuple(doc["invalid"]), run_id=doc["run_id"],
-                           collected_at=doc["collected_at"])
+                           collected_at=doc["collected_at"], service_logs=tuple(doc.get("service_logs", ())),
+                           first_error=str(doc.get("first_error", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidManifest(f"{source}: malformed manifest ({type(exc).__name__}: {exc})") from None
         if not isinstance(manifest.test_id, str) or not isinstance(manifest.status, str):

@@ -11,6 +11,7 @@ copied, among them the agent directory the ducktape hook declared as a log
 ``assemble`` turns such a tree, fetched from the driver (see ``driver``), into::
 
     <test dir>/<node>/<main class>-<pid>-<token>/*.json    one directory per JVM
+    <test dir>/<node>/service-logs/<service id>/...         the services' own logs (capped)
     <test dir>/.ducktape/report.json, report.txt, ...       ducktape's files of the test
     <test dir>/manifest.json                                last (see ``manifest``)
 
@@ -31,7 +32,8 @@ from typing import Any, Iterator
 
 from metadata_pipeline.collect.agent_options import PLACEHOLDERS
 from metadata_pipeline.collect.layout import DUCKTAPE_FILES, safe_name
-from metadata_pipeline.collect.manifest import FINAL, MANIFEST_NAME, NOTHING, SNAPSHOT, Manifest, ProcessRecord
+from metadata_pipeline.collect.manifest import (FINAL, MANIFEST_NAME, NOTHING, PASSED, SNAPSHOT, Manifest,
+                                                ProcessRecord)
 from metadata_pipeline.configdir import LOCK_FILE, load
 from metadata_pipeline.core.kinds import kind_of_file
 from metadata_pipeline.errors import FatalError
@@ -181,8 +183,11 @@ def assemble(fetched: Path, dest: Path, outcome: TestOutcome, namer: ProcessName
     """
     processes: dict[tuple[str, str], ProcessRecord] = {}
     nodes = set(outcome.nodes)
+    logs: list[str] = []
     for service_dir in _real_dirs(fetched):
         for host_dir in _real_dirs(service_dir):
+            logs += _keep_service_logs(host_dir, agent_dir_name, dest / safe_name(host_dir.name) / SERVICE_LOGS
+                                       / safe_name(service_dir.name), dest)
             agent_dir = host_dir / agent_dir_name
             if not agent_dir.is_dir() or agent_dir.is_symlink():
                 continue
@@ -209,9 +214,43 @@ def assemble(fetched: Path, dest: Path, outcome: TestOutcome, namer: ProcessName
         test_id=outcome.test_id, status=outcome.status, run_time_seconds=outcome.run_time_seconds,
         summary=outcome.summary, nodes=tuple(sorted(nodes)),
         processes=tuple(processes[key] for key in sorted(processes)), entries=entries,
-        invalid=tuple(invalid), run_id=run_id, collected_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        invalid=tuple(invalid), run_id=run_id, collected_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        service_logs=tuple(sorted(logs)), first_error="" if outcome.status in PASSED else first_error(dest, logs))
     (dest / MANIFEST_NAME).write_text(manifest.dumps(), encoding="utf-8")
     return manifest
+
+
+SERVICE_LOGS = "service-logs"
+# What a log line that explains a failure looks like: log4j's level, a Java exception, a JVM abort.
+_ERROR_LINE = re.compile(r"\b(ERROR|FATAL|SEVERE)\b|Exception\b|^Error: |Could not create the Java Virtual Machine")
+
+
+def _keep_service_logs(host_dir: Path, agent_dir_name: str, into: Path, dest: Path) -> list[str]:
+    """Move the services' own logs of one node (all but the agent directory) under ``into``."""
+    kept = []
+    for entry in sorted(host_dir.iterdir()):
+        if entry.name == agent_dir_name or entry.is_symlink():
+            continue
+        files = [entry] if entry.is_file() else sorted(p for p in entry.rglob("*") if p.is_file() and not p.is_symlink())
+        for path in files:
+            target = into / path.relative_to(host_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, target)
+            kept.append(target.relative_to(dest).as_posix())
+    return kept
+
+
+def first_error(dest: Path, logs: list[str], limit: int = 300) -> str:
+    """The first line of the kept service logs that looks like an error, with its file."""
+    for name in sorted(logs):
+        try:
+            with open(dest / name, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if _ERROR_LINE.search(line):
+                        return f"{name}: {line.strip()[:limit]}"
+        except OSError:
+            continue
+    return ""
 
 
 def _real_dirs(path: Path) -> list[Path]:

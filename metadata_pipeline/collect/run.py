@@ -43,11 +43,12 @@ from metadata_pipeline.collect.results import (InvalidReport, ProcessNamer, Test
                                                parse_result)
 from metadata_pipeline.collect.resume import ResumeDecision, decide
 from metadata_pipeline.collect.summary import status_doc, summarize
+from metadata_pipeline.collect.wrapper_entry import WRAPPER_ENTRY_ID
 
 if TYPE_CHECKING:  # pragma: no cover
-    from metadata_pipeline.containers import Engine
+    from metadata_pipeline.containers import Container, Engine
 
-__all__ = ["RunOptions", "run_collect", "default_nodes", "planned_call"]
+__all__ = ["RunOptions", "run_collect", "default_nodes", "planned_call", "planned_ids"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,17 @@ class RunOptions:
     image: NodeImage = field(default_factory=NodeImage)
     memory: str | None = None
     python: str | None = None  # --cluster-file: the Python that runs ducktape here
+    ducktape_args: tuple[str, ...] = ()  # passed through: --globals, --parameters, after --
+    wrapper_entry: bool = True  # run kafka.docker.KafkaDockerWrapper setup + start (containers only)
+    fuse: bool = False  # the node image has kibosh: nodes get FUSE
+
+
+def planned_ids(plan: TestPlan, opts: RunOptions) -> list[str]:
+    """The plan's test ids, and the wrapper entry step's when it runs (it is kept like a test)."""
+    ids = [t.test_id for t in plan.selected]
+    if opts.wrapper_entry and opts.cluster_file is None and ids:
+        ids.append(WRAPPER_ENTRY_ID)
+    return ids
 
 
 def default_nodes(plan: TestPlan, test_ids: Sequence[str] | None = None) -> int:
@@ -79,6 +91,7 @@ class _Gatherer:
         self.out, self.driver, self.run_id, self.progress, self.log = out, driver, run_id, progress, log
         self.manifests, self.kafka_dir = manifests, kafka_dir
         self.namer = ProcessNamer(instr.options.output_dir or "", instr.agent_root)
+        self.namer_root = instr.agent_root
         self.agent_dir_name = instr.agent_root.rsplit("/", 1)[1]
         self.gathered: dict[str, Manifest] = {}
         self.seen_dirs: set[str] = set()
@@ -114,13 +127,43 @@ class _Gatherer:
             self.out.install(dest, outcome.test_id)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        self._record(outcome, manifest)
+
+    def _record(self, outcome: TestOutcome, manifest: Manifest) -> None:
         self.gathered[outcome.test_id] = manifest
         self.manifests[outcome.test_id] = manifest
         self.out.write_summary(status_doc(self.manifests, kafka_dir=self.kafka_dir, last_run=self.run_id))
         note = "contributed nothing" if not manifest.contributed else ""
-        if any(p.stale_lock for p in manifest.processes):
+        killed = [p for p in manifest.processes if p.stale_lock]
+        if any(p.write == "snapshot" for p in killed):
             note = ", ".join(filter(None, [note, "snapshot of a killed JVM kept"]))
+        if any(p.write == "none" for p in killed):
+            note = ", ".join(filter(None, [note, "a killed JVM wrote nothing"]))
         self.progress.finished(outcome.test_id, outcome.status, outcome.run_time_seconds, note)
+
+    def gather_from_node(self, node: "Container", outcome: TestOutcome, log: str) -> None:
+        """A step's output straight from a node's agent directory (the wrapper entry), kept like a test's."""
+        from metadata_pipeline.containers import PathNotFound
+
+        staging = self.out.new_staging(outcome.test_id)
+        try:
+            fetched = staging / "fetched"
+            host_dir = fetched / "wrapper_entry" / (node.spec.hostname or node.spec.name)
+            host_dir.mkdir(parents=True)
+            try:
+                copied = node.copy_out(self.namer_root, host_dir)
+                if copied.name != self.agent_dir_name:
+                    copied.rename(host_dir / self.agent_dir_name)
+            except PathNotFound:
+                pass  # nothing was written: the manifest says so
+            (fetched / "wrapper-entry.log").write_text(log, encoding="utf-8")
+            dest = staging / "test"
+            dest.mkdir()
+            manifest = assemble(fetched, dest, outcome, self.namer, self.agent_dir_name, run_id=self.run_id)
+            self.out.install(dest, outcome.test_id)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        self._record(outcome, manifest)
 
     @staticmethod
     def _outcome(fetched: Path, fallback: TestOutcome) -> TestOutcome:
@@ -168,7 +211,7 @@ def run_collect(plan: TestPlan, instr: Instrumentation, opts: RunOptions, progre
                 stdout: IO[str] = sys.stdout) -> int:
     """Run the plan (what is left of it in ``opts.output``); return the exit code."""
     out = OutputDir(opts.output)
-    planned = [t.test_id for t in plan.selected]
+    planned = planned_ids(plan, opts)
 
     def decision_now() -> tuple[ResumeDecision, dict[str, Manifest]]:
         manifests = out.manifests()
@@ -209,7 +252,7 @@ def _run(plan: TestPlan, instr: Instrumentation, opts: RunOptions, progress: Pro
     run_dir = out.run_dir(run_id)
     run_dir.mkdir(parents=True)
     staged = instrumentation.stage(instr, run_dir / "overrides", source=opts.overrides_source,
-                                   selection=decision.run)
+                                   selection=[t for t in decision.run if t != WRAPPER_ENTRY_ID])
     with open(run_dir / "ducktape.log", "w", encoding="utf-8") as log:
         if engine is None:
             return _run_on_cluster_file(plan, instr, opts, progress, out, decision, manifests, run_id, staged, log)
@@ -225,7 +268,7 @@ def planned_call(plan: TestPlan, instr: Instrumentation, opts: RunOptions, selec
     holds the staged overrides and, with ``--cluster-file``, ducktape's results.
     """
     common = dict(max_parallel=opts.parallel, selection=selection, events=True,
-                  test_timeout_secs=opts.test_timeout)
+                  test_timeout_secs=opts.test_timeout, extra_args=opts.ducktape_args)
     if opts.cluster_file is None:
         return ducktape_invocation(plan, instr, cluster_file=CLUSTER_FILE, results_root=RESULTS_ROOT,
                                    python=DRIVER_PYTHON, workdir=DUCKTAPE_CWD, **common)
@@ -261,19 +304,25 @@ def _run_in_containers(engine: "Engine", plan: TestPlan, instr: Instrumentation,
     try:
         image = build_node_image(engine, opts.image, say=progress.phase, output=progress.output)
         spec = ClusterSpec(run_id=run_id, image=image, nodes=nodes, kafka_dir=Path(plan.discovery.kafka_dir),
-                           overrides_dir=staged, overrides_mount=instr.mount, memory=opts.memory)
+                           overrides_dir=staged, overrides_mount=instr.mount, memory=opts.memory, fuse=opts.fuse)
         too_big = [t.test_id for t in plan.selected if t.test_id in decision.run and (t.nodes or 1) > nodes - 1]
         if too_big:
             progress.phase(f"warning: {len(too_big)} test(s) need more than the {nodes - 1} test nodes "
                            f"(e.g. {too_big[0]}); ducktape will fail them (raise --nodes)")
         progress.phase(f"starting {spec.describe()}")
-        call = planned_call(plan, instr, opts, decision.run, str(staged.parent))
+        tests = [t for t in decision.run if t != WRAPPER_ENTRY_ID]
+        call = planned_call(plan, instr, opts, tests, str(staged.parent))
         with LocalCluster(engine, spec, instr, say=progress.phase) as cluster:
             assert cluster.driver is not None
             gatherer = _Gatherer(out, ContainerDriver(cluster.driver), instr, run_id, progress, log, manifests,
                                  plan.discovery.kafka_dir)
-            progress.phase(f"nodes ready; ducktape runs in {cluster.driver.name} (log: {log.name})")
-            _run_ducktape(gatherer.driver, call, gatherer, progress, len(decision.run), RESULTS_ROOT)
+            if tests:
+                progress.phase(f"nodes ready; ducktape runs in {cluster.driver.name} (log: {log.name})")
+                _run_ducktape(gatherer.driver, call, gatherer, progress, len(decision.run), RESULTS_ROOT)
+            else:
+                progress.begin(len(decision.run))
+            if WRAPPER_ENTRY_ID in decision.run:
+                _run_wrapper_entry(cluster.nodes[1], gatherer, instr, progress)
         return gatherer.gathered
     finally:
         # Forget the run only when nothing of it is left on the engine; otherwise the next
@@ -283,6 +332,29 @@ def _run_in_containers(engine: "Engine", plan: TestPlan, instr: Instrumentation,
             if not engine.client.containers.list(all=True, filters=label) \
                     and not engine.client.networks.list(filters=label):
                 out.end_run()
+
+
+def _run_wrapper_entry(node: "Container", gatherer: _Gatherer, instr: Instrumentation, progress: Progress) -> None:
+    """kafka.docker.KafkaDockerWrapper setup + start on a test node, kept as ``WRAPPER_ENTRY_ID``."""
+    import time
+
+    from metadata_pipeline.collect import wrapper_entry
+    from metadata_pipeline.collect.cluster import SHIM_JAVA_HOME
+
+    progress.started(WRAPPER_ENTRY_ID)
+    started = time.monotonic()
+    node.exec(["rm", "-rf", "--", instr.agent_root])
+    result = node.exec(["bash", "-c", wrapper_entry.script()], env={"JAVA_HOME": SHIM_JAVA_HOME})
+    seconds = round(time.monotonic() - started, 3)
+    log = node.exec(["cat", wrapper_entry.STEP_LOG], max_output=200_000).output
+    # The step's own verdict lines (wrapper_entry.script); the rest of the log is Kafka's.
+    verdicts = [line for line in log.splitlines()
+                if line.startswith(("the wrapper's broker", "setup failed", "no config/", "consumed "))]
+    summary = "" if result.ok else f"exited {result.exit_code}: " + (
+        verdicts[-1] if verdicts else "see .ducktape/wrapper-entry.log")
+    outcome = TestOutcome(test_id=WRAPPER_ENTRY_ID, status="PASS" if result.ok else "FAIL",
+                          run_time_seconds=seconds, summary=summary, results_dir=wrapper_entry.STEP_DIR)
+    gatherer.gather_from_node(node, outcome, log)
 
 
 def _run_on_cluster_file(plan: TestPlan, instr: Instrumentation, opts: RunOptions, progress: Progress,

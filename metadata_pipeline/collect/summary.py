@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from metadata_pipeline.collect.manifest import Manifest
+from metadata_pipeline.collect.manifest import NOTHING, SNAPSHOT, Manifest
 from metadata_pipeline.collect.shard import Shard
 from metadata_pipeline.configdir import load
 from metadata_pipeline.errors import EXIT_FINDINGS, EXIT_OK, InputError
@@ -64,15 +64,22 @@ def summarize(output: Path, planned: Sequence[str], manifests: Mapping[str, Mani
     lines += [f"  {t} ({manifests[t].status})" for t in silent]
     if failed:
         lines.append("failed (their JVMs' output is kept and merged; --rerun-failed runs them again):")
-        lines += [f"  {t}: {manifests[t].summary or manifests[t].status}" for t in failed]
+        for t in failed:
+            lines.append(f"  {t}: {manifests[t].summary or manifests[t].status}")
+            if manifests[t].first_error:  # from the services' logs, kept beside the agent output
+                lines.append(f"    first error: {manifests[t].first_error}")
     if missing:
         lines.append("without output (run the same command again to run them):")
         lines += [f"  {t}" for t in missing]
-    if snapshots:
-        tests = len({t for t, _ in snapshots})
-        jvms = f"{len(snapshots)} JVM{'s' if len(snapshots) != 1 else ''}"
-        lines.append(f"{jvms} in {tests} test{'s' if tests != 1 else ''} "
-                     "left a stale .lock (killed): their last periodic snapshot is kept (manifest: write=snapshot)")
+    # A killed JVM either left a periodic snapshot (kept and merged) or died before the first one.
+    for write, what in ((SNAPSHOT, "snapshot kept: their last periodic snapshot is merged (manifest: write=snapshot)"),
+                        (NOTHING, "nothing written: killed before the agent's first snapshot (manifest: write=none; "
+                                  "lower --write-initial-delay)")):
+        these = [(t, p) for t, p in snapshots if p.write == write]
+        if these:
+            tests = len({t for t, _ in these})
+            jvms = f"{len(these)} JVM{'s' if len(these) != 1 else ''}"
+            lines.append(f"{jvms} in {tests} test{'s' if tests != 1 else ''} left a stale .lock (killed), {what}")
     for test_id, message in invalid:
         lines.append(f"invalid agent output in {test_id}: {message}")
     others = sorted(set(manifests) - set(planned))
