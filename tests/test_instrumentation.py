@@ -359,7 +359,7 @@ def test_dry_run_shows_the_whole_run(capsys, tmp_path, monkeypatch):
     assert "METADATA_PIPELINE_SELECTION=/opt/metadata-pipeline/overrides/selection.json " in out
     assert " /opt/ducktape/bin/python /opt/metadata-pipeline/overrides/run_ducktape.py " in out
     assert "  selection        5 test ids in /opt/metadata-pipeline/overrides/selection.json\n" in out
-    assert not output.exists()  # a dry run writes nothing
+    assert not (tmp_path / "out").exists()  # a dry run writes nothing
 
 
 # --- the ducktape hook, in a real ducktape run over SSH to this host ---------------------
