@@ -132,3 +132,39 @@ def test_only_losses_are_reported(tmp_path: Path) -> None:
     assert result.code == 0 and "cannot express" not in result.err, result.err
     result = run_cli("merge", src, "-o", tmp_path / "out2", "--format", "unified")
     assert result.code == 0 and "cannot express" not in result.err, result.err
+
+
+def test_validate_errors_on_what_graalvm_rejects_or_misreads(tmp_path: Path) -> None:
+    d = write_dir(tmp_path / "cfg", {
+        "reflect-config.json": [{"name": "a.B", "condition": {"typeReached": "x.Y"}},
+                                {"type": {"proxy": ["a.I"]}, "allDeclaredMethods": True},
+                                {"name": "c.D", "fields": [{"name": "f", "allowUnsafeAccess": True}]}],
+        "reachability-metadata.json": {"resources": [{"glob": "org/**.xml"}, {"glob": "org/**/x.xml"}]},
+        "predefined-classes-config.json": [{"type": "agent-extracted", "classes": [{"hash": "ab12"}]}],
+    })
+    result = run_cli("validate", d)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert any("reflect-config.json: /0/condition: 'typeReached' in a legacy file" in l for l in lines)
+    assert any("reflect-config.json: /1: legacy entry without 'name'" in l for l in lines)
+    assert any("reflect-config.json: /2/fields/0: allowUnsafeAccess is ignored" in l for l in lines)
+    assert any("reachability-metadata.json: /resources/0/glob: glob 'org/**.xml': '**' not alone" in l for l in lines)
+    assert any("predefined-classes-config.json: /0/classes/0: no class data" in l for l in lines)
+    assert lines[-1] == "3 file(s) checked, 5 finding(s)"
+
+
+def test_duplicate_entry_is_a_note_that_fails_only_with_strict(tmp_path: Path) -> None:
+    d = write_dir(tmp_path / "cfg", {"reflect-config.json": [{"name": "a.B"}, {"name": "a.B", "condition": {"typeReachable": "x.Y"}},
+                                                             {"name": "a.B"}]})
+    result = run_cli("validate", d)
+    assert result.code == 0, result.out
+    assert "reflect-config.json: /2: note: duplicate entry for 'a.B'" in result.out
+    assert result.out.splitlines()[-1] == "1 file(s) checked, 0 finding(s), 1 note(s)"
+    assert run_cli("validate", "--strict", d).code == 1
+
+
+def test_validate_notes_the_real_duplicate_in_log4j_api() -> None:
+    from conftest import reference
+
+    result = run_cli("validate", reference("reachability-corpus", "org.apache.logging.log4j", "log4j-api", "2.0"))
+    assert "note: duplicate entry" in result.out, result.out
