@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import merge
 from metadata_pipeline.core.model import Condition, ProxyEntry
@@ -168,3 +170,105 @@ def test_validate_notes_the_real_duplicate_in_log4j_api() -> None:
 
     result = run_cli("validate", reference("reachability-corpus", "org.apache.logging.log4j", "log4j-api", "2.0"))
     assert "note: duplicate entry" in result.out, result.out
+
+
+# -- every output against GraalVM's official schemas ------------------------------------------
+
+_OFFICIAL = {
+    "reflect-config.json": "reflect-config-schema-v1.2.0.json",
+    "jni-config.json": "jni-config-schema-v1.2.0.json",
+    "proxy-config.json": "proxy-config-schema-v1.1.0.json",
+    "resource-config.json": "resource-config-schema-v1.1.0.json",
+    "serialization-config.json": "serialization-config-schema-v1.2.0.json",
+    "predefined-classes-config.json": "predefined-classes-config-schema-v1.0.0.json",
+    "reachability-metadata.json": "reachability-metadata-schema-v1.2.0.json",
+}
+
+
+def _repaired(doc: dict) -> dict:
+    """Two official schemas are malformed; repaired here, in memory, never on disk.
+
+    - config-condition-schema-v1.0.0.json says ``"oneOf": ["typeReachable", "typeReached"]``
+      (strings, not schemas): meant is exactly one of the two keys, so each becomes
+      ``{"required": [key]}``.
+    - config-type-schema-v1.0.0.json has ``"required": "proxy"`` inside ``properties`` (as if
+      ``required`` were a property): it moves out to the object schema as ``["proxy"]``.
+    """
+    import copy
+
+    doc = copy.deepcopy(doc)
+    if doc.get("oneOf") == ["typeReachable", "typeReached"]:
+        doc["oneOf"] = [{"required": ["typeReachable"]}, {"required": ["typeReached"]}]
+    for alt in doc.get("oneOf", []):
+        if isinstance(alt, dict) and alt.get("properties", {}).get("required") == "proxy":
+            del alt["properties"]["required"]
+            alt["required"] = ["proxy"]
+    return doc
+
+
+def _official_validators():
+    from jsonschema import validators
+    from referencing import Registry, Resource
+
+    from conftest import reference
+
+    root = reference("graalvm-schemas")
+    docs = {path.name: _repaired(json.loads(path.read_text())) for path in root.glob("*.json")}
+    # Schemas refer to their siblings by file name, relative to $ids under two different base
+    # URLs (github.com/.../blob and raw.githubusercontent.com): each is registered under both.
+    bases = {doc["$id"].rsplit("/", 1)[0] for doc in docs.values()}
+    registry = Registry()
+    for name, doc in docs.items():
+        for base in bases:
+            registry = registry.with_resource(f"{base}/{name}", Resource.from_contents(doc))
+    out = {}
+    for file, schema_name in _OFFICIAL.items():
+        schema = _repaired(json.loads((root / schema_name).read_text()))
+        out[file] = validators.validator_for(schema)(schema, registry=registry)
+    return out
+
+
+def _schema_input(doc: object) -> object:
+    # GraalVM's legacy parsers read allowWrite and its generate writes it, while the official
+    # legacy schemas list only "name" in fields: the one deliberate difference (README).
+    text = json.dumps(doc).replace(', "allowWrite": true', "")
+    return json.loads(text)
+
+
+def test_repaired_schemas_are_needed_and_enough() -> None:
+    from jsonschema import exceptions, validators
+
+    from conftest import reference
+
+    for name in ("config-condition-schema-v1.0.0.json", "config-type-schema-v1.0.0.json"):
+        broken = json.loads(reference("graalvm-schemas", name).read_text())
+        cls = validators.validator_for(broken)
+        if name.startswith("config-condition"):
+            with pytest.raises(exceptions.SchemaError):  # strings where schemas belong
+                cls.check_schema(broken)
+        assert _repaired(broken) != broken
+        cls.check_schema(_repaired(broken))
+    condition = _official_validators()["reflect-config.json"]
+    assert condition.is_valid([{"name": "a.B", "condition": {"typeReachable": "x.Y"}}])
+    assert not condition.is_valid([{"name": "a.B", "condition": {"typeReachable": "x.Y", "typeReached": "x.Y"}}])
+
+
+def _reference_dirs() -> list[Path]:
+    from conftest import REFERENCE
+    from metadata_pipeline.configdir import find_config_dirs
+
+    return [d.path for d in find_config_dirs([REFERENCE])] if REFERENCE.exists() else []
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "unified"])
+def test_every_output_passes_the_official_schemas(tmp_path: Path, fmt: str) -> None:
+    dirs = _reference_dirs() or pytest.skip("reference data not available")
+    validators = _official_validators()
+    failures = []
+    for i, d in enumerate(dirs + [None]):  # each dir alone, then all of them merged
+        out = tmp_path / str(i)
+        assert run_cli("merge", *(dirs if d is None else [d]), "-o", out, "--format", fmt).code == 0
+        for path in sorted(out.glob("*.json")):
+            errors = list(validators[path.name].iter_errors(_schema_input(json.loads(path.read_text()))))
+            failures += [f"{d}: {path.name}: {e.json_path}: {e.message}" for e in errors[:1]]
+    assert failures == []
