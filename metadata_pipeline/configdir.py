@@ -163,8 +163,10 @@ def _load(dirs: list[ConfigDir], skip_invalid: bool, allow_stale_locks: bool, pr
     return LoadResult(total.build(), total, skipped, dirs)
 
 
-def write_config_dir(out: Path, files: dict[str, str]) -> None:
+def write_config_dir(out: Path, files: dict[str, str], fill: Callable[[Path], None] | None = None) -> None:
     """Replace ``out`` with exactly ``files`` (plus any non-metadata files it already had).
+
+    ``fill`` adds more to the new directory before it is swapped in (predefined class files).
 
     Everything is written into a sibling temporary directory first and swapped in with
     renames, so ``out`` is never half-written: a crash leaves the old or the new directory.
@@ -182,11 +184,13 @@ def write_config_dir(out: Path, files: dict[str, str]) -> None:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
+        if fill is not None:
+            fill(tmp)
         if out.exists():
             if not out.is_dir():
                 raise InputError(f"{out}: exists and is not a directory")
             for entry in out.iterdir():  # keep what is not ours (a README, say)
-                if kind_of_file(entry.name) is None and entry.name not in files:
+                if kind_of_file(entry.name) is None and entry.name not in files and not (tmp / entry.name).exists():
                     if entry.is_dir():
                         shutil.copytree(entry, tmp / entry.name, symlinks=True)
                     else:

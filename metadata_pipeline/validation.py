@@ -13,6 +13,7 @@ from typing import Iterable
 from metadata_pipeline.configdir import LOCK_FILE, find_config_dirs, read_json
 from metadata_pipeline.core.checks import semantic_findings
 from metadata_pipeline.core.errors import InvalidMetadata
+from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.errors import InputError
 from metadata_pipeline.schema import schema_errors
 
@@ -23,6 +24,7 @@ __all__ = ["Validation", "validate_paths"]
 class Validation:
     files: int  # metadata files checked
     findings: tuple[str, ...]  # one line each: FILE: JSON-POINTER: PROBLEM
+    notes: tuple[str, ...] = ()  # only redundant (a duplicate entry): FILE: JSON-POINTER: note: PROBLEM
 
     @property
     def ok(self) -> bool:
@@ -36,6 +38,7 @@ def validate_paths(paths: Iterable[str | Path]) -> Validation:
     that is not JSON at all.
     """
     findings: list[str] = []
+    notes: list[str] = []
     files = 0
     for cdir in find_config_dirs(paths):
         if cdir.locked:
@@ -50,5 +53,20 @@ def validate_paths(paths: Iterable[str | Path]) -> Validation:
             errors = schema_errors(kind, data)
             findings += [f"{path}: {e.entry}: {e.problem}" for e in errors]
             if not errors:  # semantic checks assume the shape the schema promises
-                findings += [f"{path}: {f.entry}: {f.problem}" for f in semantic_findings(kind, data)]
-    return Validation(files, tuple(findings))
+                for f in semantic_findings(kind, data):
+                    if f.note:
+                        notes.append(f"{path}: {f.entry}: note: {f.problem}")
+                    else:
+                        findings.append(f"{path}: {f.entry}: {f.problem}")
+                if kind is FileKind.PREDEFINED_CLASSES:
+                    findings += _missing_classdata(cdir.path, path, data)
+    return Validation(files, tuple(findings), tuple(notes))
+
+
+def _missing_classdata(cdir: Path, path: Path, data: list) -> list[str]:
+    """native-image defines a predefined class from its bytes beside the config; without them it cannot."""
+    from metadata_pipeline.classdata import CLASSDATA_DIR
+
+    return [f"{path}: /{i}/classes/{j}: no class data {CLASSDATA_DIR}/{c['hash']}.classdata beside the config"
+            for i, group in enumerate(data) for j, c in enumerate(group.get("classes", []))
+            if not (cdir / CLASSDATA_DIR / f"{c['hash']}.classdata").is_file()]

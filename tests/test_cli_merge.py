@@ -159,10 +159,10 @@ def test_validate_reports_findings_with_file_and_pointer(tmp_path: Path) -> None
     lines = result.out.splitlines()
     assert any("reflect-config.json: /0: type name ' a.B' has leading or trailing whitespace" in l for l in lines)
     assert any("/1/queriedMethods/0: method 'x' is listed both as invoked and as queried" in l for l in lines)
-    assert any("/2: duplicate entry for 'c.D'" in l for l in lines)
+    assert any("/2: note: duplicate entry for 'c.D'" in l for l in lines)
     assert any("/3/condition: condition on array type '[B'" in l for l in lines)
     assert any("proxy-config.json: /0/interfaces:" in l for l in lines)
-    assert lines[-1] == "2 file(s) checked, 5 finding(s)"
+    assert lines[-1] == "2 file(s) checked, 4 finding(s), 1 note(s)"  # the duplicate is a note
 
 
 def test_validate_clean_dir_exit_0_and_unreadable_exit_2(tmp_path: Path) -> None:

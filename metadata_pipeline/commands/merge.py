@@ -100,7 +100,13 @@ def run(args: argparse.Namespace) -> int:
         files = {name: dumps(doc) for name, doc in docs.items()}
     for note in conversion_losses(metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
-    write_config_dir(out, files)
+    from metadata_pipeline.classdata import classdata_sources, copy_classdata
+
+    classdata, missing = classdata_sources(result.dirs, metadata.predefined_classes)
+    if missing:
+        warn(f"{len(missing)} predefined class(es) without class data in any input "
+             f"(agent-extracted-predefined-classes/<hash>.classdata), e.g. {missing[0]}: native-image cannot define them")
+    write_config_dir(out, files, fill=lambda tmp: copy_classdata(classdata, tmp))
     if args.provenance:
         doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs], metadata)
         atomic_write_text(Path(args.provenance), dumps(doc))

@@ -15,7 +15,8 @@ CATEGORY_LABELS = {
 
 
 def condition_label(condition: Condition | None) -> str:
-    return "" if condition is None else f" [if {condition.key} {condition.type_name}]"
+    # Spelled as the default (legacy) output spells it; both spellings are one condition.
+    return "" if condition is None else f" [if typeReachable {condition.type_name}]"
 
 
 def entry_label(category: str, identity: tuple) -> str:

@@ -1,6 +1,7 @@
 """Merging metadata: the semantics of GraalVM's native-image-utils, independent of input order.
 
-Identity of a reflection/JNI entry is (type, condition): different conditions stay separate.
+Identity of a reflection/JNI entry is (type, condition): different conditions stay separate
+(``typeReachable`` and ``typeReached`` on one type name are one condition, as in ``generate``).
 Within one identity flags are OR-ed, ``all*`` beats its ``queryAll*`` twin, a method both
 invoked and queried ends up invoked, fields are keyed by name with ``allowWrite`` and
 ``allowUnsafeAccess`` OR-ed. Resources, proxies, serialization entries and predefined classes
@@ -124,16 +125,15 @@ class Accumulator:
         self.predefined_classes: dict[str, set[str | None]] = {}
         self.foreign: set[ForeignEntry] = set()
         self._sources: defaultdict[EntryKey, set[str]] | None = None
-        self._conditions: dict[tuple[str, bool], Condition] = {}
+        self._conditions: dict[str, Condition] = {}
 
     # -- filling ---------------------------------------------------------------------------
 
-    def condition(self, type_name: str, reachable: bool) -> Condition:
+    def condition(self, type_name: str) -> Condition:
         """One shared ``Condition`` value per distinct condition (inputs repeat them a lot)."""
-        key = (type_name, reachable)
-        cond = self._conditions.get(key)
+        cond = self._conditions.get(type_name)
         if cond is None:
-            cond = self._conditions[key] = Condition(type_name, reachable)
+            cond = self._conditions[type_name] = Condition(type_name)
         return cond
 
     def type_entry(self, table: dict, type_ref: TypeRef, condition: Condition | None) -> _TypeAcc:

@@ -27,18 +27,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """``typeReached`` (the unified format's only kind) or legacy ``typeReachable``.
+    """A condition on a type: unified ``typeReached``, legacy ``typeReachable``.
 
-    The two mean different things to native-image (run-time initialisation vs. build-time
-    reachability), so they are different identities.
+    One identity, as in GraalVM's ``generate``: it reads legacy ``typeReachable`` as
+    ``typeReached`` (``ConfigurationFileCollection``), so both kinds of one type name merge.
+    The writers spell it the way each format's parser accepts: ``typeReached`` in
+    ``reachability-metadata.json``, ``typeReachable`` in the legacy files (GraalVM's legacy
+    parsers reject ``typeReached`` there; its own writer prints ``typeReachable``).
     """
 
     type_name: str
-    reachable: bool = False  # True: legacy ``typeReachable``
-
-    @property
-    def key(self) -> str:
-        return "typeReachable" if self.reachable else "typeReached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +222,10 @@ CATEGORIES: tuple[str, ...] = (
 
 
 def condition_key(condition: Condition | None) -> tuple:
-    """Sort key: unconditional first, then by type name, typeReached before typeReachable."""
+    """Sort key: unconditional first, then by type name."""
     if condition is None:
         return ()
-    return (condition.type_name, condition.reachable)
+    return (condition.type_name,)
 
 
 def type_key(type_ref: TypeRef) -> tuple:

@@ -111,6 +111,13 @@ def _reasons(entry: dict, path: str, legacy: bool) -> None:
             _strings(reason, path + "/reason")
 
 
+def _top_level_notes(data: dict) -> None:
+    """Top-level ``reason``/``comment``: notes for people, accepted by GraalVM's parsers, not kept."""
+    for key in ("reason", "comment"):
+        if key in data and type(data[key]) is not str:
+            _strings(data[key], "/" + key)
+
+
 def _condition(acc: Accumulator, entry: dict, path: str, legacy: bool) -> Condition | None:
     raw = entry.get("condition")
     if raw is None:
@@ -122,7 +129,8 @@ def _condition(acc: Accumulator, entry: dict, path: str, legacy: bool) -> Condit
     if len(raw) != 1:
         raise _fail(cpath, "needs exactly one of 'typeReached'" + (" or 'typeReachable'" if legacy else ""))
     (key, name), = raw.items()
-    return acc.condition(_str(name, f"{cpath}/{key}"), key == "typeReachable")
+    # Both kinds are one condition (GraalVM's generate reads typeReachable as typeReached).
+    return acc.condition(_str(name, f"{cpath}/{key}"))
 
 
 def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
@@ -277,7 +285,10 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
         if "jniAccessible" in extras:
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
         if "serializable" in extras:
-            acc.serialization.add(SerializationEntry(type_ref, condition))
+            if isinstance(type_ref, ProxyType):  # a serializable proxy, as legacy ``proxies`` says it
+                acc.serialization_proxies.add(ProxyEntry(type_ref.interfaces, condition))
+            else:
+                acc.serialization.add(SerializationEntry(type_ref, condition))
 
 
 # -- the other legacy files -----------------------------------------------------------------
@@ -320,7 +331,8 @@ def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None
 
 
 def _parse_resource(acc: Accumulator, data: Any) -> None:
-    _obj(data, "", frozenset({"resources", "bundles", "globs"}))
+    _obj(data, "", frozenset({"resources", "bundles", "globs", "reason", "comment"}))
+    _top_level_notes(data)
     resources = data.get("resources", {})
     if type(resources) is list:  # pre-21 format: a bare include list
         parts = {"includes": (resources, "/resources")}
@@ -364,7 +376,8 @@ def _parse_serialization(acc: Accumulator, data: Any) -> None:
     if type(data) is list:  # pre-22 format: a bare list of types
         _serialization_types(acc, data, "")
         return
-    _obj(data, "", frozenset({"types", "lambdaCapturingTypes", "proxies"}))
+    _obj(data, "", frozenset({"types", "lambdaCapturingTypes", "proxies", "reason", "comment"}))
+    _top_level_notes(data)
     _serialization_types(acc, data.get("types", []), "/types")
     for i, raw in enumerate(_list(data.get("lambdaCapturingTypes", []), "/lambdaCapturingTypes")):
         epath = f"/lambdaCapturingTypes/{i}"
@@ -372,8 +385,10 @@ def _parse_serialization(acc: Accumulator, data: Any) -> None:
         if "name" not in raw:
             raise _fail(epath, "missing required key 'name'")
         _reasons(raw, epath, True)
-        acc.serialization_lambda_capturing.add(
-            LambdaCapturingType(_str(raw["name"], epath + "/name"), _condition(acc, raw, epath, True)))
+        # The agent may record the lambda class itself (``M$$Lambda$123/0x...``); GraalVM cuts
+        # the name at ``$$Lambda`` to the capturing class, which is what the entry means.
+        name = _str(raw["name"], epath + "/name").split("$$Lambda", 1)[0]
+        acc.serialization_lambda_capturing.add(LambdaCapturingType(name, _condition(acc, raw, epath, True)))
     for i, raw in enumerate(_list(data.get("proxies", []), "/proxies")):
         acc.serialization_proxies.add(_proxy_entry(acc, raw, f"/proxies/{i}"))
 
@@ -397,7 +412,12 @@ def _serialization_types(acc: Accumulator, data: Any, path: str, legacy: bool = 
         custom = raw.get("customTargetConstructorClass")
         if custom is not None or "customTargetConstructorClass" in raw:
             _str(custom, epath + "/customTargetConstructorClass")
-        acc.serialization.add(SerializationEntry(type_ref, _condition(acc, raw, epath, legacy), custom))
+        condition = _condition(acc, raw, epath, legacy)
+        if isinstance(type_ref, ProxyType) and custom is None:
+            # A serializable proxy is one thing however it is spelled (legacy ``proxies``).
+            acc.serialization_proxies.add(ProxyEntry(type_ref.interfaces, condition))
+        else:
+            acc.serialization.add(SerializationEntry(type_ref, condition, custom))
 
 
 def _parse_predefined(acc: Accumulator, data: Any) -> None:
@@ -417,14 +437,13 @@ def _parse_predefined(acc: Accumulator, data: Any) -> None:
 
 # -- the unified file -----------------------------------------------------------------------
 
-_UNIFIED_KEYS = frozenset({"comment", "reflection", "jni", "serialization", "resources", "bundles", "foreign"})
+_UNIFIED_KEYS = frozenset({"comment", "reason", "reflection", "jni", "serialization", "resources", "bundles", "foreign"})
 _FOREIGN_SECTIONS = frozenset({"downcalls", "upcalls", "directUpcalls"})
 
 
 def _parse_unified(acc: Accumulator, data: Any) -> None:
     _obj(data, "", _UNIFIED_KEYS)
-    if "comment" in data and type(data["comment"]) is not str:
-        _strings(data["comment"], "/comment")
+    _top_level_notes(data)
     _unified_types(acc, data.get("reflection", []), "/reflection", jni=False)
     _unified_types(acc, data.get("jni", []), "/jni", jni=True)
     _serialization_types(acc, data.get("serialization", []), "/serialization", legacy=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["literal_of_regex", "glob_of_regex", "glob_of_literal", "glob_parts", "literal_of_glob", "split_module",
-           "regex_of_glob", "glob_matches"]
+           "regex_of_glob", "glob_matches", "glob_problems"]
 
 # Characters that are plain in a Java regex (outside \Q..\E) when not escaped.
 _REGEX_META = set(".^$|?*+()[]{}\\")
@@ -96,7 +96,54 @@ def glob_of_regex(regex: str) -> str | None:
                 return None
             out.append(glob_of_literal(literal))
             i = j
-    return "".join(out)
+    glob = "".join(out)
+    # ``org/.*\.xml`` would read ``org/**.xml``, which GraalVM reads as ``org/*.xml``: such a
+    # regex (and any other that makes an invalid glob) stays a regex.
+    return None if glob_problems(glob) else glob
+
+
+# GraalVM's GlobUtils.validatePattern: characters a glob must always escape.
+_ALWAYS_ESCAPED = set("?[]{}")
+
+
+def glob_problems(glob: str) -> list[str]:
+    """Why GraalVM would reject or misread a glob (empty: it reads it as this project does).
+
+    The checks of GraalVM's ``GlobUtils.validatePattern`` (empty pattern, ``***``, empty levels,
+    ``**/**``, unescaped ``?[]{}``), plus ``**`` not alone in its level: GraalVM does not reject
+    that but reads each ``*`` of it as a one-level star, so ``org/**.xml`` means ``org/*.xml``.
+    ``tests/test_oracle.py`` holds this to GraalVM's own code.
+    """
+    if not glob:
+        return ["empty glob"]
+    problems = []
+    if re.search(r"\*{3,}", glob):
+        problems.append("more than two consecutive '*'")
+    if "//" in glob:
+        problems.append("empty level ('//')")
+    if "**/**" in glob:
+        problems.append("'**/**' (a '**' must be followed by something else)")
+    escaped = False
+    for c in glob:
+        if c in _ALWAYS_ESCAPED and not escaped:
+            problems.append(f"unescaped {c!r}")
+        escaped = c == "\\"  # as GraalVM scans: a backslash escapes the next character, even another one
+    body = glob[:-1] if glob.endswith("/") else glob
+    for level in body.split("/"):
+        if level != "**" and _has_unescaped_star_star(level):
+            problems.append(f"'**' not alone in its level {level!r} (GraalVM reads it as '*')")
+    return problems
+
+
+def _has_unescaped_star_star(level: str) -> bool:
+    """Two unescaped ``*`` in a row, scanning as GraalVM's ``GlobUtils.tokenize`` does."""
+    escaped = previous_star = False
+    for c in level:
+        star = c == "*" and not escaped
+        if star and previous_star:
+            return True
+        previous_star, escaped = star, c == "\\"
+    return False
 
 
 def glob_of_literal(name: str) -> str:

@@ -19,9 +19,8 @@ from typing import Any, Iterable, Literal
 import orjson
 
 from metadata_pipeline.core.kinds import FileKind
-from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.model import (
-    CATEGORIES, UNIFIED_FLAGS, Condition, Field, LambdaType, Metadata, MethodRef, ProxyType, TypeEntry, TypeRef,
+    UNIFIED_FLAGS, Condition, Field, LambdaType, Metadata, MethodRef, ProxyEntry, ProxyType, TypeEntry, TypeRef,
     condition_key, type_key,
 )
 from metadata_pipeline.core.names import descriptor_name
@@ -59,7 +58,13 @@ def render_file(metadata: Metadata, kind: FileKind) -> str:
 # -- pieces shared by both formats ----------------------------------------------------------
 
 def _condition(c: Condition | None) -> dict[str, Any]:
-    return {} if c is None else {"condition": {c.key: c.type_name}}
+    """A legacy condition: ``typeReachable``, the only kind GraalVM's legacy parsers accept."""
+    return {} if c is None else {"condition": {"typeReachable": c.type_name}}
+
+
+def _reached(c: Condition | None) -> dict[str, Any]:
+    """A unified condition: ``typeReached``, the only kind the unified format has."""
+    return {} if c is None else {"condition": {"typeReached": c.type_name}}
 
 
 def _method_key(m: MethodRef) -> tuple:
@@ -77,13 +82,12 @@ def _methods(methods: Iterable[MethodRef]) -> list[dict[str, Any]]:
 
 
 def _fields(fields: Iterable[Field], with_access: bool) -> list[dict[str, Any]]:
+    # allowUnsafeAccess is never written: GraalVM's parsers ignore it (conversion_losses says so).
     out = []
     for f in sorted(fields, key=lambda f: f.name):
         doc: dict[str, Any] = {"name": f.name}
         if with_access and f.allow_write:
             doc["allowWrite"] = True
-        if with_access and f.allow_unsafe_access:
-            doc["allowUnsafeAccess"] = True
         out.append(doc)
     return out
 
@@ -94,15 +98,8 @@ def _sorted_entries(entries: Iterable[Any], type_of=lambda e: e.type) -> list[An
 
 # -- legacy ---------------------------------------------------------------------------------
 
-def _legacy_type(t: TypeRef) -> dict[str, Any]:
-    if isinstance(t, str):
-        return {"name": descriptor_name(t)}
-    assert isinstance(t, ProxyType)
-    return {"type": {"proxy": list(t.interfaces)}}
-
-
 def _legacy_type_entry(e: TypeEntry) -> dict[str, Any]:
-    doc: dict[str, Any] = {**_condition(e.condition), **_legacy_type(e.type)}
+    doc: dict[str, Any] = {**_condition(e.condition), "name": descriptor_name(e.type)}
     for flag in sorted(e.flags):
         doc[flag] = True
     if e.fields:
@@ -115,13 +112,19 @@ def _legacy_type_entry(e: TypeEntry) -> dict[str, Any]:
 
 
 def _legacy_type_entries(entries: Iterable[TypeEntry]) -> list[dict[str, Any]]:
-    # Sorted by the name as written (``[B`` before ``[C``), as the agent sorts; the legacy
-    # format has no lambda types, so those are left out (``conversion_losses`` says so).
+    # Sorted by the name as written (``[B`` before ``[C``), as the agent sorts. GraalVM's legacy
+    # parsers need a ``name``: lambda types are left out, proxy types go to proxy-config.json
+    # (``_legacy_proxy_types``); ``conversion_losses`` says what that drops.
     def key(e: TypeEntry) -> tuple:
-        written = descriptor_name(e.type) if isinstance(e.type, str) else ""
-        return (type_key(e.type)[0], written, type_key(e.type), condition_key(e.condition))
+        return (descriptor_name(e.type), condition_key(e.condition))
 
-    return [_legacy_type_entry(e) for e in sorted(entries, key=key) if not isinstance(e.type, LambdaType)]
+    return [_legacy_type_entry(e) for e in sorted((e for e in entries if isinstance(e.type, str)), key=key)]
+
+
+def _legacy_proxy_types(m: Metadata) -> tuple[ProxyEntry, ...]:
+    """proxy-config entries: the proxy definitions plus every proxy type registered for reflection or JNI."""
+    types = {ProxyEntry(e.type.interfaces, e.condition) for e in (*m.reflection, *m.jni) if isinstance(e.type, ProxyType)}
+    return tuple(types.union(m.proxies))
 
 
 _JAVA_WILDCARDS = {"**/": "(.*/)?", "**": ".*", "*": "[^/]*"}
@@ -164,10 +167,7 @@ def _legacy_resources(m: Metadata, bundles_all: bool = True) -> dict[str, Any]:
 
 def _cond_of(doc: dict[str, Any]) -> Condition | None:
     raw = doc.get("condition")
-    if not raw:
-        return None
-    (key, name), = raw.items()
-    return Condition(name, key == "typeReachable")
+    return Condition(raw["typeReachable"]) if raw else None
 
 
 def _legacy_proxies(entries) -> list[dict[str, Any]]:
@@ -176,17 +176,20 @@ def _legacy_proxies(entries) -> list[dict[str, Any]]:
 
 
 def _legacy_serialization(m: Metadata) -> dict[str, Any]:
+    # GraalVM's legacy serialization parser needs a ``name``: a serializable proxy goes to
+    # ``proxies`` (its customTargetConstructorClass, if any, cannot go along), a lambda type nowhere.
     types = []
-    for s in _sorted_entries(e for e in m.serialization if not isinstance(e.type, LambdaType)):
-        doc: dict[str, Any] = {**_condition(s.condition), **(
-            {"name": s.type} if isinstance(s.type, str) else {"type": {"proxy": list(s.type.interfaces)}})}
+    for s in _sorted_entries(e for e in m.serialization if isinstance(e.type, str)):
+        doc: dict[str, Any] = {**_condition(s.condition), "name": s.type}
         if s.custom_target_constructor_class:
             doc["customTargetConstructorClass"] = s.custom_target_constructor_class
         types.append(doc)
+    proxies = set(m.serialization_proxies).union(
+        ProxyEntry(s.type.interfaces, s.condition) for s in m.serialization if isinstance(s.type, ProxyType))
     return {
         "types": types,
         "lambdaCapturingTypes": [{**_condition(t.condition), "name": t.name} for t in m.serialization_lambda_capturing],
-        "proxies": _legacy_proxies(m.serialization_proxies),
+        "proxies": _legacy_proxies(proxies),
     }
 
 
@@ -202,7 +205,7 @@ def _legacy_documents(m: Metadata) -> dict[FileKind, Any]:
     return {
         FileKind.REFLECT: _legacy_type_entries(m.reflection),
         FileKind.JNI: _legacy_type_entries(m.jni),
-        FileKind.PROXY: _legacy_proxies(m.proxies),
+        FileKind.PROXY: _legacy_proxies(_legacy_proxy_types(m)),
         FileKind.RESOURCE: _legacy_resources(m),
         FileKind.SERIALIZATION: _legacy_serialization(m),
         FileKind.PREDEFINED_CLASSES: _legacy_predefined(m),
@@ -223,25 +226,6 @@ def _unified_type(t: TypeRef) -> Any:
     return {"lambda": lam}
 
 
-def _reached_conditions(m: Metadata) -> Metadata:
-    """The same metadata with ``typeReachable`` conditions as ``typeReached``.
-
-    The unified format has only ``typeReached``; rebuilding through the merge joins entries
-    that become one identity, so the output never lists one entry twice.
-    """
-    if not any(c is not None and c.reachable for c in _all_conditions(m)):
-        return m
-    acc = Accumulator()
-    acc.add_metadata(m, condition_map=lambda c: c if c is None or not c.reachable else acc.condition(c.type_name, False))
-    return acc.build()
-
-
-def _all_conditions(m: Metadata) -> Iterable[Condition | None]:
-    for name in CATEGORIES:
-        for entry in getattr(m, name):
-            yield getattr(entry, "condition", None)
-
-
 def _spilled(m: Metadata) -> Metadata:
     """What the unified format cannot hold: it goes to legacy files beside it, as the agent does."""
     return Metadata(
@@ -254,9 +238,7 @@ def _spilled(m: Metadata) -> Metadata:
 
 
 def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
-    # Spilled entries go to legacy files, which can say typeReachable: they keep their conditions.
     spilled = _spilled(m)
-    m = _reached_conditions(m)
     # One unified entry carries every registration of a (type, condition).
     reflection: dict[tuple, dict[str, Any]] = {}
 
@@ -285,9 +267,7 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
     for key in sorted(reflection, key=lambda k: (type_key(k[0]), condition_key(k[1]))):
         acc = reflection[key]
         cond = acc["c"]
-        doc: dict[str, Any] = {}
-        if cond is not None:  # the unified format knows only typeReached
-            doc["condition"] = {"typeReached": cond.type_name}
+        doc: dict[str, Any] = _reached(cond)
         doc["type"] = _unified_type(acc["t"])
         for flag in sorted(acc["flags"]):
             doc[flag] = True
@@ -299,14 +279,14 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
 
     resources: list[dict[str, Any]] = []
     for g in m.resource_globs:
-        doc = {"condition": {"typeReached": g.condition.type_name}} if g.condition else {}
+        doc = _reached(g.condition)
         if g.module:
             doc["module"] = g.module
         doc["glob"] = g.glob
         resources.append(doc)
     for b in m.bundles:
         if not b.locales and not b.class_names:
-            doc = {"condition": {"typeReached": b.condition.type_name}} if b.condition else {}
+            doc = _reached(b.condition)
             if b.module:
                 doc["module"] = b.module
             doc["bundle"] = b.name
@@ -339,32 +319,36 @@ def conversion_losses(m: Metadata, fmt: Format) -> list[str]:
         if count:
             notes.append(f"{count} {text}")
 
+    types = (*m.reflection, *m.jni)
+    note(sum(any(f.allow_unsafe_access for f in e.fields) for e in types),
+         "types with allowUnsafeAccess fields: dropped (GraalVM's parsers ignore it; the official schemas lack it)")
     if fmt == "legacy":
-        note(sum(isinstance(e.type, LambdaType) for e in (*m.reflection, *m.jni)),
+        note(sum(isinstance(e.type, LambdaType) for e in types),
              "lambda type entries dropped: the legacy format has no lambda types")
         note(sum(isinstance(s.type, LambdaType) for s in m.serialization),
              "serializable lambda types dropped: the legacy format has no lambda types")
+        note(sum(isinstance(e.type, ProxyType) and bool(e.flags or e.methods or e.queried_methods or e.fields)
+                 for e in types),
+             "proxy types with reflection flags or members: written to proxy-config.json without them "
+             "(GraalVM's legacy reflect/jni parsers need a class name)")
+        note(sum(isinstance(s.type, ProxyType) and bool(s.custom_target_constructor_class) for s in m.serialization),
+             "serializable proxies with customTargetConstructorClass: written to serialization proxies without it")
         note(len(m.foreign), "foreign (FFM) registrations dropped: the legacy files have no place for them")
         return notes
-    types = (*m.reflection, *m.jni)
     note(sum(bool(e.queried_methods) for e in types),
          "types with queried-only methods: the unified format lists no queried members "
          "(registering a type makes its members queryable)")
     note(sum(any(f not in UNIFIED_FLAGS for f in e.flags) for e in types),
          "types with flags the unified format lacks (queryAll*, allDeclaredClasses, ...): "
          "implied there by registering the type")
-    note(sum(any(f.allow_write or f.allow_unsafe_access for f in e.fields) for e in types),
-         "types with allowWrite/allowUnsafeAccess fields: unified fields carry no access flags")
+    note(sum(any(f.allow_write for f in e.fields) for e in types),
+         "types with allowWrite fields: unified fields carry no access flags")
     note(len(m.jni), "JNI entries merged with reflection entries of the same type: "
          "jniAccessible applies to every registered member")
     registered = {e.identity for e in m.reflection}
     note(sum((s.type, s.condition) not in registered and not isinstance(s.type, ProxyType) for s in m.serialization),
          "serialization-only types become reflection registrations too "
          "(every unified entry registers its type for reflection)")
-    spilled = _spilled(m)
-    conditions = [e.condition for e in types] + [g.condition for g in m.resource_globs] + \
-        [b.condition for b in m.bundles if b not in spilled.bundles] + \
-        [s.condition for s in m.serialization if s not in spilled.serialization] + [p.condition for p in m.proxies]
-    note(sum(c is not None and c.reachable for c in conditions),
-         "typeReachable conditions written as typeReached (the only kind the unified format has)")
+    note(sum(not isinstance(s.type, str) and bool(s.custom_target_constructor_class) for s in m.serialization),
+         "serializable proxy or lambda types with customTargetConstructorClass: the constructor class is dropped")
     return notes
