@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from typing import Sequence
 
 from metadata_pipeline import __version__
-from metadata_pipeline.errors import EXIT_INPUT, FatalError
+from metadata_pipeline.errors import EXIT_INPUT, EXIT_INTERRUPTED, FatalError
 
 __all__ = ["main", "COMMANDS"]
 
@@ -53,15 +54,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM become one ``KeyboardInterrupt`` (cleanup runs, then one line, exit 130).
+
+    A second signal while that cleanup runs, or any signal once the command has finished, is
+    ignored: there is nothing left to stop, and a traceback would only hide what happened.
+    """
+
+    def __init__(self) -> None:
+        self.raised = False
+        self.finished = False
+        self.previous: dict[int, object] = {}
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.raised or self.finished:
+            return
+        self.raised = True
+        raise KeyboardInterrupt
+
+    def install(self) -> None:
+        try:
+            self.previous = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: signals are not ours to handle
+            self.previous = {}
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; the exit code.
+
+    As the process entry (``argv`` None) the signal handlers stay installed, finished, until
+    the interpreter exits, so a late Ctrl-C cannot turn a done command into a traceback;
+    called with ``argv`` (tests, embedding), the caller's handlers are put back.
+    """
+    interrupts = _Interrupts()
+    interrupts.install()
     try:
-        return args.run(args)
-    except FatalError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
+        try:
+            args = build_parser().parse_args(argv)
+            code = args.run(args)
+        except FatalError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            code = exc.exit_code
+        except BrokenPipeError:
+            code = 0
+    except KeyboardInterrupt:  # also when it lands in a handler above
         print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        code = EXIT_INTERRUPTED
+    finally:
+        interrupts.finished = True
+        if argv is not None:
+            interrupts.restore()
+    return code
