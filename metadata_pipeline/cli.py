@@ -27,7 +27,7 @@ The loop: `collect` runs Kafka's system tests with the native-image agent and ke
 per test; `merge` turns that into native-image-configs/ (`merge --check` is the CI gate);
 `diff` explains a change; `validate` and `lint` catch broken or stale entries; `build` makes
 the native executable. Exit codes: 0 ok / no difference, 1 difference or findings, 2 usage or
-input error.
+input error, 130 interrupted (Ctrl-C or SIGTERM; nothing replaced).
 """
 
 

@@ -125,7 +125,10 @@ def test_sigkill_at_every_step_leaves_old_or_new_and_the_next_run_cleans_up(scen
 def test_ctrl_c_and_sigterm_at_every_step_exit_130_with_old_or_exit_0_with_new(scene, sig: str) -> None:
     steps = _steps(scene)
     codes = set()
-    for at in range(1, len(steps) + 1):
+    # Ctrl-C at every step; SIGTERM, which takes the same path, around the commit's renames.
+    points = [at for at, s in enumerate(steps, 1)
+              if sig == "INT" or any(w in s for w in ("rename", "replace", "_exchange", "rmtree"))]
+    for at in points:
         done = run_harness(*scene["args"], cwd=scene["work"], FAULT_AT=str(at), FAULT_SIGNAL=sig)
         where = f"SIG{sig} at {steps[at - 1]!r}"
         assert "Traceback" not in done.stderr, (where, done.stderr)
@@ -158,7 +161,7 @@ def test_ctrl_c_just_after_the_merge_finished_changes_nothing(scene) -> None:
 def test_real_ctrl_c_while_a_large_output_is_being_written(tmp_path: Path) -> None:
     """No hook: SIGINT from outside as soon as the staging directory shows up."""
     entries = [{"name": f"org.example.pkg{i % 97}.Class{i}", "allDeclaredMethods": True,
-                "fields": [{"name": f"f{j}"} for j in range(8)]} for i in range(60_000)]
+                "fields": [{"name": f"f{j}"} for j in range(8)]} for i in range(40_000)]
     src = write_dir(tmp_path / "in" / "t", {"reflect-config.json": entries})
     out = write_dir(tmp_path / "out", {"reflect-config.json": [{"name": "old.One"}]})
     before = snapshot(out)
