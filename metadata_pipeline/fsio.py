@@ -177,6 +177,10 @@ def _locked(directory: Path, what: Path) -> Iterator[None]:
         except BlockingIOError:
             print(f"waiting: another process is writing {what}", file=sys.stderr)
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            # A filesystem without flock (some network mounts): writing unserialised beats not at all.
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -246,7 +250,7 @@ def replace_dir(out: Path, files: Mapping[str, str], *, keep: Callable[[str], bo
     """
     target = resolve_output(out)
     refuse_replacing_cwd(target, out)
-    parent, name = target.parent, target.name
+    parent = target.parent
     side = {resolve_output(path): text for path, text in (sidecars or {}).items()}
     token = secrets.token_hex(4)
     with held_interrupts() as held:
@@ -256,54 +260,69 @@ def replace_dir(out: Path, files: Mapping[str, str], *, keep: Callable[[str], bo
                 path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"{exc.filename or out}: cannot create directory: {os_reason(exc)}") from None
-        with _locked(parent, out):
-            _recover(parent, name)
-            if os.path.lexists(target) and not target.is_dir():
-                raise InputError(f"{out}: exists and is not a directory")
-            for path in side:
-                if path.is_dir():
-                    raise InputError(f"{path}: is a directory")
-            stage = parent / f".{name}.new-{token}"
-            staged: list[tuple[Path, Path]] = []
-            committed = False
-            what = out
-            try:
-                os.mkdir(stage)
-                for file_name, text in files.items():
-                    _write_file(stage / file_name, text)
-                    held.check()
-                if target.is_dir():
-                    os.chmod(stage, stat.S_IMODE(target.stat().st_mode))  # the output keeps its mode
-                    for entry in target.iterdir():  # keep what is not ours (a README, say)
-                        if keep(entry.name) and entry.name not in files:
-                            if entry.is_dir() and not entry.is_symlink():
-                                shutil.copytree(entry, stage / entry.name, symlinks=True)
-                            else:
-                                shutil.copy2(entry, stage / entry.name, follow_symlinks=False)
-                _fsync_dir(stage)
-                for path, text in side.items():
-                    what = path
-                    for old in path.parent.glob(f".{path.name}.new-*"):  # a killed run's
-                        _remove(old)
-                    tmp = path.parent / f".{path.name}.new-{token}"
-                    staged.append((tmp, path))
-                    old_mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
-                    _write_file(tmp, text, old_mode)
-                held.check()  # the last moment an interrupt stops the commit
-                what = out
-                _commit(target, stage, parent, token, staged)
-                committed = True
-            except OSError as exc:
-                raise InputError(f"{what}: cannot write: {os_reason(exc)}") from None
-            finally:
-                if not committed:
-                    _remove(stage)
-                    for tmp, _ in staged:
-                        _remove(tmp)
+        try:
+            with _locked(parent, out):
+                _recover(parent, target.name)
+                _stage_and_commit(target, out, files, keep, side, token, held)
+        except OSError as exc:  # the lock or the leftovers of a killed run
+            raise InputError(f"{out}: cannot write: {os_reason(exc)}") from None
 
 
-def _commit(target: Path, stage: Path, parent: Path, token: str, staged: list[tuple[Path, Path]]) -> None:
-    """The renames. Signals are held; a failure puts everything back as it was."""
+def _stage_and_commit(target: Path, out: Path | str, files: Mapping[str, str], keep: Callable[[str], bool],
+                      side: Mapping[Path, str], token: str, held: _Held) -> None:
+    parent, name = target.parent, target.name
+    if os.path.lexists(target) and not target.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    for path in side:
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory")
+    stage = parent / f".{name}.new-{token}"
+    staged: list[tuple[Path, Path]] = []
+    garbage: Path | None | bool = False  # False: not committed yet
+    what: Path | str = out
+    try:
+        os.mkdir(stage)
+        for file_name, text in files.items():
+            _write_file(stage / file_name, text)
+            held.check()
+        if target.is_dir():
+            os.chmod(stage, stat.S_IMODE(target.stat().st_mode))  # the output keeps its mode
+            for entry in target.iterdir():  # keep what is not ours (a README, say)
+                if keep(entry.name) and entry.name not in files:
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.copytree(entry, stage / entry.name, symlinks=True)
+                    else:
+                        shutil.copy2(entry, stage / entry.name, follow_symlinks=False)
+        _fsync_dir(stage)
+        for path, text in side.items():
+            what = path
+            for old in path.parent.glob(f".{path.name}.new-*"):  # a killed run's
+                _remove(old)
+            tmp = path.parent / f".{path.name}.new-{token}"
+            staged.append((tmp, path))
+            _write_file(tmp, text, stat.S_IMODE(path.stat().st_mode) if path.is_file() else None)
+        held.check()  # the last moment an interrupt stops the commit
+        what = out
+        garbage = _commit(target, stage, parent, token, staged)
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write: {os_reason(exc)}") from None
+    finally:
+        if garbage is False:
+            _remove(stage)
+            for tmp, _ in staged:
+                _remove(tmp)
+    # Committed: what follows only makes it durable and tidy; a failure here changes no result.
+    try:
+        for directory in {parent, *(path.parent for _, path in staged)}:
+            _fsync_dir(directory)
+    except OSError:
+        pass
+    if garbage is not None:
+        _remove(garbage)
+
+
+def _commit(target: Path, stage: Path, parent: Path, token: str, staged: list[tuple[Path, Path]]) -> Path | None:
+    """The renames; returns the old copy to delete. A failure puts everything back as it was."""
     garbage: Path | None = None
     if not os.path.lexists(target):
         os.rename(stage, target)
@@ -329,10 +348,7 @@ def _commit(target: Path, stage: Path, parent: Path, token: str, staged: list[tu
     except OSError:
         undo()
         raise
-    for directory in {parent, *(path.parent for _, path in staged)}:
-        _fsync_dir(directory)
-    if garbage is not None:
-        _remove(garbage)
+    return garbage
 
 
 def atomic_write_text(path: Path, text: str) -> None:
