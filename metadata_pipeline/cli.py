@@ -63,6 +63,7 @@ class _Interrupts:
 
     def __init__(self) -> None:
         self.raised = False
+        self.signal: int | None = None
         self.finished = False
         self.previous: dict[int, object] = {}
 
@@ -70,6 +71,7 @@ class _Interrupts:
         if self.raised or self.finished:
             return
         self.raised = True
+        self.signal = signum
         raise KeyboardInterrupt
 
     def install(self) -> None:
@@ -102,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             code = 0
     except KeyboardInterrupt:  # also when it lands in a handler above
-        print("interrupted", file=sys.stderr)
+        print("interrupted (SIGTERM)" if interrupts.signal == signal.SIGTERM else "interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
     finally:
         interrupts.finished = True

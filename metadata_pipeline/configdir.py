@@ -96,10 +96,14 @@ def find_config_dirs(inputs: Iterable[str | Path], *,
     Raises ``InputError`` for an input that does not exist or holds no metadata at all, and
     for a directory that cannot be listed, unless ``unreadable`` takes the message instead.
     """
+    skipped_dirs = 0
+
     def walk_error(exc: OSError) -> None:
+        nonlocal skipped_dirs
         message = f"{exc.filename}: cannot read directory: {os_reason(exc)}"
         if unreadable is None:
             raise InputError(message)
+        skipped_dirs += 1
         unreadable(message)
 
     found: list[ConfigDir] = []
@@ -114,7 +118,7 @@ def find_config_dirs(inputs: Iterable[str | Path], *,
             found.append(ConfigDir(root.parent, root.name, ((kind, root),),
                                    os.path.lexists(root.parent / LOCK_FILE)))
             continue
-        before = len(found)
+        before, skipped_before = len(found), skipped_dirs
         for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error):
             locked = LOCK_FILE in filenames or LOCK_FILE in dirnames
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not _is_agent_temp(d))
@@ -127,7 +131,7 @@ def find_config_dirs(inputs: Iterable[str | Path], *,
                 rel = path.relative_to(root).as_posix()
                 label = root.name if rel == "." else rel
                 found.append(ConfigDir(path, label, files, locked))
-        if len(found) == before and unreadable is None:
+        if len(found) == before and skipped_dirs == skipped_before:
             raise InputError(f"{root}: no metadata files found (looked for *-config.json and reachability-metadata.json)")
     return found
 

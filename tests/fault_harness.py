@@ -5,7 +5,7 @@ FAULT_ON=write (default): the steps are each call of the file-system operations 
 made of (mkdir, fsync, rename, replace, the atomic exchange, rmtree, copy), before
 and after the call; the signal FAULT_SIGNAL (KILL, INT, TERM) goes at step FAULT_AT (1-based;
 0 = none). With FAULT_COUNT_FILE set, the steps seen are written there at exit, one a line.
-FAULT_ON=startup: SIGINT at the first command module import (argument parsing, start-up).
+FAULT_ON=startup: FAULT_SIGNAL at the first command module import (argument parsing, start-up).
 FAULT_ON=exit: SIGINT just after the command has returned its exit code.
 """
 
@@ -63,7 +63,7 @@ elif ON == "startup":
     def interrupted_import(name, *args, **kwargs):
         if name.startswith("metadata_pipeline.commands."):
             importlib.import_module = real_import
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), SIG)
         return real_import(name, *args, **kwargs)
 
     importlib.import_module = interrupted_import

@@ -88,8 +88,6 @@ def _steps(scene, **env: str) -> list[str]:
 
 @pytest.mark.parametrize("fallback", [False, True], ids=["exchange", "two-renames"])
 def test_sigkill_at_every_step_leaves_old_or_new_and_the_next_run_cleans_up(scene, fallback: bool) -> None:
-    from metadata_pipeline.fsio import _recover
-
     env = {"METADATA_PIPELINE_NO_RENAME_EXCHANGE": "1"} if fallback else {}
     steps = _steps(scene, **env)
     assert len(steps) >= 10, steps
@@ -106,6 +104,8 @@ def test_sigkill_at_every_step_leaves_old_or_new_and_the_next_run_cleans_up(scen
             # Killed between the two renames: the complete old copy waits beside it...
             hidden = [p for p in scene["work"].iterdir() if p.name.startswith(".configs.old-")]
             assert [snapshot(p) for p in hidden] == [scene["old"][0]], where
+            from metadata_pipeline.fsio import _recover
+
             _recover(scene["work"], "configs")  # ...and the next run puts it back first
             out_state = snapshot(scene["work"] / "configs")
             assert out_state == scene["old"][0], where
@@ -144,10 +144,11 @@ def test_ctrl_c_and_sigterm_at_every_step_exit_130_with_old_or_exit_0_with_new(s
     assert codes == {0, 130}
 
 
-def test_ctrl_c_during_start_up_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    done = run_harness("merge", tmp_path, "-o", tmp_path / "out", cwd=tmp_path, FAULT_ON="startup")
+@pytest.mark.parametrize("sig, line", [("INT", "interrupted"), ("TERM", "interrupted (SIGTERM)")])
+def test_ctrl_c_or_sigterm_during_start_up_is_one_line_not_a_traceback(tmp_path: Path, sig: str, line: str) -> None:
+    done = run_harness("merge", tmp_path, "-o", tmp_path / "out", cwd=tmp_path, FAULT_ON="startup", FAULT_SIGNAL=sig)
     assert done.returncode == 130, done.stderr
-    assert done.stderr.strip() == "interrupted"
+    assert done.stderr.strip() == line
     assert not (tmp_path / "out").exists()
 
 
