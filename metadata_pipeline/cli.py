@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             code = 0
     except KeyboardInterrupt:  # also when it lands in a handler above
+        interrupts.raised = True  # (a held signal re-raised by the command did not pass through handle)
         print("interrupted (SIGTERM)" if interrupts.signal == signal.SIGTERM else "interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
     finally:

@@ -125,9 +125,10 @@ def test_sigkill_at_every_step_leaves_old_or_new_and_the_next_run_cleans_up(scen
 def test_ctrl_c_and_sigterm_at_every_step_exit_130_with_old_or_exit_0_with_new(scene, sig: str) -> None:
     steps = _steps(scene)
     codes = set()
-    # Ctrl-C at every step; SIGTERM, which takes the same path, around the commit's renames.
+    # Ctrl-C at every step; SIGTERM, which takes the same path, at the staging's mkdirs and around
+    # the commit's renames.
     points = [at for at, s in enumerate(steps, 1)
-              if sig == "INT" or any(w in s for w in ("rename", "replace", "_exchange", "rmtree"))]
+              if sig == "INT" or any(w in s for w in ("mkdir", "rename", "replace", "_exchange", "rmtree"))]
     for at in points:
         done = run_harness(*scene["args"], cwd=scene["work"], FAULT_AT=str(at), FAULT_SIGNAL=sig)
         where = f"SIG{sig} at {steps[at - 1]!r}"

@@ -97,6 +97,20 @@ def test_unreadable_subdirectory_fails_merge_and_validate_or_is_a_counted_skip(t
         hidden.chmod(0o755)
 
 
+def test_unreadable_file_fails_merge_or_is_a_counted_skip(tmp_path: Path) -> None:
+    root = tmp_path / "collected"
+    write_dir(root / "A.test" / "n" / "p", GOOD)
+    secret = write_dir(root / "B.test" / "n" / "p", {"jni-config.json": [{"name": "b.Hidden"}]}) / "jni-config.json"
+    secret.chmod(0)
+    try:
+        assert_one_line_error(run("merge", root, "-o", tmp_path / "out"), "jni-config.json", "cannot read", "Permission denied")
+        result = run("merge", root, "-o", tmp_path / "out", "--skip-invalid")
+        assert result.code == 0, result.err
+        assert "warning: skipped: " in result.err and "skipped 1 invalid input(s)" in result.err
+    finally:
+        secret.chmod(0o644)
+
+
 # --- item 4: provenance is part of the commit, and never overwrites an input -----------------
 
 def test_provenance_at_an_input_or_inside_the_output_is_refused_before_anything(tmp_path: Path, good_out: Path) -> None:
