@@ -14,6 +14,7 @@ copy as ``.NAME.old-*``, which the next run puts back. Leftovers of killed runs
 serialised with ``flock`` on its parent directory. SIGINT and SIGTERM during a commit are
 held: before the point of no return they abort it (nothing replaced), after it they are
 dropped (the work they would have stopped is done).
+``METADATA_PIPELINE_NO_RENAME_EXCHANGE=1`` forces the two-rename path (its tests use it).
 """
 
 from __future__ import annotations
