@@ -10,8 +10,7 @@ recursively.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -23,8 +22,9 @@ from metadata_pipeline.core.kinds import FileKind, kind_of_file
 from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.core.parse import add_to
-from metadata_pipeline.errors import InputError
+from metadata_pipeline.errors import InputError, os_reason
 from metadata_pipeline.fastload import DedupingReader, paused_gc
+from metadata_pipeline.fsio import atomic_write_text, read_regular_file, replace_dir
 
 __all__ = ["ConfigDir", "find_config_dirs", "read_json", "load", "LoadResult", "write_config_dir", "atomic_write_text", "LOCK_FILE"]
 
@@ -42,14 +42,70 @@ class ConfigDir:
     path: Path
     label: str  # the path relative to the input it was found under: provenance names it so
     files: tuple[tuple[FileKind, Path], ...]
-    locked: bool
+    locked: bool  # holds an agent .lock (whatever it is: a directory named so counts too)
+
+    def lock_owner(self) -> int | None:
+        """The PID the agent wrote into its .lock, when it is one; None when unknown."""
+        try:
+            fd = os.open(self.path / LOCK_FILE, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            text = os.read(fd, 32).strip()  # the agent writes the decimal PID and nothing else
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return int(text) if text.isdigit() and 0 < int(text) < 1 << 31 else None
 
 
-def find_config_dirs(inputs: Iterable[str | Path]) -> list[ConfigDir]:
+def agent_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is a JVM running the native-image agent.
+
+    PIDs are reused (and a ``.lock`` copied from a container names a PID of another machine),
+    so a live process counts only when its command line or environment mentions the agent,
+    or when neither can be read (then it might be one).
+    """
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, and is someone else's
+    proc = Path("/proc", str(pid))
+    if not proc.is_dir():
+        return True  # no /proc: existence is all there is to know
+    readable = False
+    for name in ("cmdline", "environ"):  # -agentlib:native-image-agent=..., or JAVA_TOOL_OPTIONS
+        try:
+            data = (proc / name).read_bytes()
+        except OSError:
+            continue
+        readable = True
+        if b"native-image-agent" in data:
+            return True
+    return not readable
+
+
+def find_config_dirs(inputs: Iterable[str | Path], *,
+                     unreadable: Callable[[str], None] | None = None) -> list[ConfigDir]:
     """Every config directory under the inputs, in a stable order.
 
-    Raises ``InputError`` for an input that does not exist or holds no metadata at all.
+    Raises ``InputError`` for an input that does not exist or holds no metadata at all, and
+    for a directory that cannot be listed, unless ``unreadable`` takes the message instead.
     """
+    skipped_dirs = 0
+
+    def walk_error(exc: OSError) -> None:
+        nonlocal skipped_dirs
+        message = f"{exc.filename}: cannot read directory: {os_reason(exc)}"
+        if unreadable is None:
+            raise InputError(message)
+        skipped_dirs += 1
+        unreadable(message)
+
     found: list[ConfigDir] = []
     for raw in inputs:
         root = Path(raw)
@@ -59,10 +115,12 @@ def find_config_dirs(inputs: Iterable[str | Path]) -> list[ConfigDir]:
             kind = kind_of_file(root.name)
             if kind is None:
                 raise InputError(f"{root}: not a metadata file (expected e.g. reflect-config.json or reachability-metadata.json)")
-            found.append(ConfigDir(root.parent, root.name, ((kind, root),), (root.parent / LOCK_FILE).exists()))
+            found.append(ConfigDir(root.parent, root.name, ((kind, root),),
+                                   os.path.lexists(root.parent / LOCK_FILE)))
             continue
-        before = len(found)
-        for dirpath, dirnames, filenames in os.walk(root):
+        before, skipped_before = len(found), skipped_dirs
+        for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error):
+            locked = LOCK_FILE in filenames or LOCK_FILE in dirnames
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not _is_agent_temp(d))
             files = tuple(sorted(
                 ((kind, Path(dirpath, name)) for name in filenames if (kind := kind_of_file(name)) is not None),
@@ -72,17 +130,14 @@ def find_config_dirs(inputs: Iterable[str | Path]) -> list[ConfigDir]:
                 path = Path(dirpath)
                 rel = path.relative_to(root).as_posix()
                 label = root.name if rel == "." else rel
-                found.append(ConfigDir(path, label, files, LOCK_FILE in filenames))
-        if len(found) == before:
+                found.append(ConfigDir(path, label, files, locked))
+        if len(found) == before and skipped_dirs == skipped_before:
             raise InputError(f"{root}: no metadata files found (looked for *-config.json and reachability-metadata.json)")
     return found
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return read_regular_file(path)  # a FIFO or /dev/zero named like metadata is refused, not read
 
 
 def decode_json(data: bytes, path: Path) -> object:
@@ -107,6 +162,7 @@ class LoadResult:
     accumulator: Accumulator
     skipped: list[str] = field(default_factory=list)  # one message per skipped file
     dirs: list[ConfigDir] = field(default_factory=list)
+    files_read: int = 0  # files merged in whole (a merge of nothing must not replace anything)
 
 
 def load(
@@ -123,9 +179,17 @@ def load(
     Each file is parsed into its own accumulator and folded in only when it is whole and
     valid, so ``skip_invalid`` drops bad files completely, never halfway.
     """
-    dirs = find_config_dirs(inputs)
+    unreadable: list[str] = []
+
+    def skip_dir(message: str) -> None:
+        unreadable.append(message)
+        warn(f"skipped: {message}")
+
+    dirs = find_config_dirs(inputs, unreadable=skip_dir if skip_invalid else None)
     with paused_gc():
-        return _load(dirs, skip_invalid, allow_stale_locks, provenance, check_schema, warn)
+        result = _load(dirs, skip_invalid, allow_stale_locks, provenance, check_schema, warn)
+    result.skipped[:0] = unreadable
+    return result
 
 
 def _load(dirs: list[ConfigDir], skip_invalid: bool, allow_stale_locks: bool, provenance: bool,
@@ -135,10 +199,18 @@ def _load(dirs: list[ConfigDir], skip_invalid: bool, allow_stale_locks: bool, pr
         total.track_provenance()
     skipped: list[str] = []
     reader = DedupingReader(total, provenance)
+    files_read = 0
     for cdir in dirs:
-        if cdir.locked and not allow_stale_locks:
+        owner = cdir.lock_owner() if cdir.locked else None
+        if owner is not None and owner != os.getpid() and agent_running(owner):
+            message = (f"{cdir.path / LOCK_FILE}: held by process {owner}, which is still running the agent: "
+                       f"its final output is not written yet (wait for it to exit)")
+        elif cdir.locked and not allow_stale_locks:
             message = (f"{cdir.path}: holds an agent {LOCK_FILE}: the agent is still running or was killed "
                        f"(pass --allow-stale-locks to use its last snapshot)")
+        else:
+            message = None
+        if message is not None:
             if not skip_invalid:
                 raise InputError(message)
             skipped.append(message)
@@ -154,75 +226,27 @@ def _load(dirs: list[ConfigDir], skip_invalid: bool, allow_stale_locks: bool, pr
                     total.absorb(part, cdir.label)
                 else:
                     reader.add(kind, _read_bytes(path), cdir.label, lambda raw: decode_json(raw, path))
+                files_read += 1
+            except InputError as exc:  # unreadable, or not a regular file
+                if not skip_invalid:
+                    raise
+                skipped.append(exc.message)
+                warn(f"skipped: {exc.message}")
             except InvalidMetadata as exc:
                 located = exc if exc.file else exc.located(str(path))
                 if not skip_invalid:
                     raise InputError(str(located)) from None
                 skipped.append(str(located))
                 warn(f"skipped: {located}")
-    return LoadResult(total.build(), total, skipped, dirs)
+    return LoadResult(total.build(), total, skipped, dirs, files_read)
 
 
-def write_config_dir(out: Path, files: dict[str, str], fill: Callable[[Path], None] | None = None) -> None:
+def write_config_dir(out: Path, files: dict[str, str], *, sidecars: dict[Path, str] | None = None,
+                     fill: Callable[[Path], None] | None = None) -> None:
     """Replace ``out`` with exactly ``files`` (plus any non-metadata files it already had).
 
-    ``fill`` adds more to the new directory before it is swapped in (predefined class files).
-
-    Everything is written into a sibling temporary directory first and swapped in with
-    renames, so ``out`` is never half-written: a crash leaves the old or the new directory.
+    ``fill`` adds more to the new directory before the commit (predefined class data). One
+    commit with the ``sidecars`` (the provenance): see ``fsio.replace_dir``. ``out`` is never
+    half-written, never absent, and keeps its mode; a symlink ``out`` is followed.
     """
-    out = out.absolute()
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create output directory: {exc.strerror}") from None
-    try:
-        for name, text in files.items():
-            with open(tmp / name, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-        if fill is not None:
-            fill(tmp)
-        if out.exists():
-            if not out.is_dir():
-                raise InputError(f"{out}: exists and is not a directory")
-            for entry in out.iterdir():  # keep what is not ours (a README, say)
-                if kind_of_file(entry.name) is None and entry.name not in files and not (tmp / entry.name).exists():
-                    if entry.is_dir():
-                        shutil.copytree(entry, tmp / entry.name, symlinks=True)
-                    else:
-                        shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.rename(out, old / out.name)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise InputError(f"{out}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it: put it back at once
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write one file so that readers see the old or the new content, never a part."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the mode open() gives
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
+    replace_dir(out, files, keep=lambda name: kind_of_file(name) is None, sidecars=sidecars, fill=fill)

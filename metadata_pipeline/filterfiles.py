@@ -9,6 +9,7 @@ from typing import Sequence
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.filters import ClassFilter, FilterReport, parse_filter
 from metadata_pipeline.errors import InputError
+from metadata_pipeline.fsio import read_text_file
 
 __all__ = ["load_filters", "report_lines"]
 
@@ -18,9 +19,7 @@ def load_filters(paths: Sequence[Path]) -> ClassFilter:
     combined = ClassFilter()
     for path in paths:
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read filter file: {exc.strerror}") from None
+            doc = json.loads(read_text_file(Path(path)))  # a regular file, UTF-8, or one line saying not
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
         try:

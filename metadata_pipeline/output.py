@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from pathlib import Path
+from typing import Any, Sequence
 
 from metadata_pipeline.core.kinds import kind_of_file
 from metadata_pipeline.core.model import Metadata
-from metadata_pipeline.errors import FatalError
+from metadata_pipeline.errors import FatalError, UsageError
+from metadata_pipeline.fsio import refuse_replacing_cwd, resolve_output
 from metadata_pipeline.schema import schema_errors
 
-__all__ = ["check_output_schema", "summary_line"]
+__all__ = ["check_output_schema", "refuse_unsafe_paths", "summary_line"]
 
 _SUMMARY = (("reflection", "reflection type", "reflection types"), ("jni", "JNI type", "JNI types"),
             ("resource_globs", "resource", "resources"), ("resource_patterns", "resource pattern", "resource patterns"),
@@ -64,6 +67,48 @@ def check_output_schema(docs: dict[str, Any]) -> None:
         errors = schema_errors(kind, doc)
         if errors:
             raise FatalError(f"internal error: generated {name} fails its schema: {errors[0]} (please report)")
+
+
+def refuse_unsafe_paths(output: str, inputs: Sequence[str], provenance: str | None) -> None:
+    """Refuse, before anything is read, an output that replacing would destroy inputs with.
+
+    OUTDIR is replaced whole: it may not be, hold or lie inside an input (the next merge would
+    read it), the working directory or a directory holding it, or "/". The provenance file may
+    not be or lie inside an input or OUTDIR. Paths are compared resolved (symlinks followed).
+    """
+    if output == "":
+        raise UsageError("-o '': empty path (name the config directory to write)")
+    if provenance == "":
+        raise UsageError("--provenance '': empty path")
+    target = resolve_output(output)
+    try:
+        refuse_replacing_cwd(target, output)
+    except FatalError as exc:
+        raise UsageError(exc.message) from None
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{output}: exists and is not a directory (-o names the config directory to write)")
+    sources = [(raw, Path(os.path.realpath(raw))) for raw in inputs]
+    for raw, source in sources:
+        if source == target:
+            raise UsageError(f"{output}: is an input: merge replaces OUTDIR, which would destroy {raw}")
+        if source.is_relative_to(target):
+            raise UsageError(f"{output}: contains input {raw}: merge replaces OUTDIR, which would destroy it")
+        if target.is_relative_to(source):
+            raise UsageError(f"{output}: lies inside input {raw}: the next merge would read its own output")
+    if provenance is None:
+        return
+    side = Path(os.path.realpath(provenance))
+    if side == target:
+        raise UsageError(f"--provenance {provenance}: is the output directory")
+    if side.is_relative_to(target):
+        raise UsageError(f"--provenance {provenance}: lies inside the output directory, which merge replaces")
+    for raw, source in sources:
+        if side == source:
+            raise UsageError(f"--provenance {provenance}: is an input ({raw}); it would be overwritten")
+        if side.is_relative_to(source):
+            raise UsageError(f"--provenance {provenance}: lies inside input {raw}; write it beside the inputs")
+    if side.is_dir():
+        raise UsageError(f"--provenance {provenance}: is a directory")
 
 
 def summary_line(metadata: Metadata) -> str:

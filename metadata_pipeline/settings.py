@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metadata_pipeline.errors import InputError
+from metadata_pipeline.fsio import read_text_file
 
 __all__ = ["Settings", "SETTINGS_FILE", "load_settings"]
 
@@ -35,8 +36,8 @@ class Settings:
 def _find(start: Path) -> Path | None:
     for directory in (start, *start.parents):
         candidate = directory / SETTINGS_FILE
-        if candidate.is_file():
-            return candidate
+        if candidate.exists() or candidate.is_symlink():
+            return candidate  # whatever it is: reading it says so if it is no regular file
         if (directory / ".git").exists():  # do not wander out of the repository
             return None
     return None
@@ -47,8 +48,8 @@ def load_settings(start: Path | None = None) -> Settings:
     if path is None:
         return Settings()
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        doc = tomllib.loads(read_text_file(path))
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: cannot read settings: {exc}") from None
     table = doc.get("metadata_pipeline", {})
     if not isinstance(table, dict):

@@ -18,13 +18,14 @@ READER = {"methods": [{"name": "<init>", "parameterTypes": []}]}
 
 def committed(tmp_path: Path) -> Path:
     """A Kafka-shaped committed config dir (in the agent's hand-edited spelling)."""
-    d = write_dir(tmp_path / "native-image-configs", {
+    raw = write_dir(tmp_path / "hand-edited", {
         "reflect-config.json": [{"name": "kafka.tools.ConsoleProducer$LineMessageReader", **READER},
                                 {"name": "kafka.security.authorizer.AclAuthorizer", **READER},
                                 {"name": "[B"}],
         "resource-config.json": {"resources": {"includes": [{"pattern": ZSTD_OLD}]}, "bundles": []},
     })
-    assert run_cli("merge", d, "-o", d).code == 0  # canonical, as `merge` leaves it
+    d = tmp_path / "native-image-configs"
+    assert run_cli("merge", raw, "-o", d).code == 0  # canonical, as `merge` leaves it
     return d
 
 

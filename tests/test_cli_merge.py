@@ -132,7 +132,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     result = run_cli("merge", tmp_path)
     assert result.code == 2 and "-o/--output" in result.err
     assert_one_line_error(run_cli("merge", tmp_path / "missing", "-o", tmp_path / "o"), "no such file")
-    assert_one_line_error(run_cli("merge", tmp_path, "-o", tmp_path / "o"), "no metadata files found")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run_cli("merge", tmp_path / "empty", "-o", tmp_path / "o"), "no metadata files found")
 
 
 def test_kafka_committed_configs_merge_to_the_same_metadata(tmp_path: Path) -> None:

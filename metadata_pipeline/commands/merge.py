@@ -13,7 +13,12 @@ OUTDIR, in canonical form: sorted, deduplicated, byte-identical whatever the inp
 
 The merge follows GraalVM's native-image-utils: an entry's identity is (type, condition);
 flags are OR-ed; an invoked method beats the same method queried; resources, proxies and
-serialization entries are sets. OUTDIR is replaced atomically, never half-written.
+serialization entries are sets. OUTDIR is replaced atomically together with the provenance
+FILE: it always holds the complete old or the complete new result (Ctrl-C included), keeps its
+mode, and a symlink OUTDIR is followed (its target is replaced). Refused before anything is
+read: an OUTDIR that is, holds or lies inside an INPUT, the working directory or "/", and a
+provenance FILE that is or lies inside an INPUT or OUTDIR. A merge that merged no file at all
+(every input skipped) replaces nothing and exits 2.
 
 examples:
   metadata-pipeline merge collected/ -o native-image-configs
@@ -63,22 +68,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from metadata_pipeline.configdir import atomic_write_text, load, write_config_dir
+    from metadata_pipeline.configdir import load, write_config_dir
     from metadata_pipeline.core.provenance import provenance_document
     from metadata_pipeline.core.serialize import conversion_losses, documents, dumps
     from metadata_pipeline.fastload import paused_gc
-    from metadata_pipeline.output import check_output_schema, summary_line
+    from metadata_pipeline.fsio import held_interrupts
+    from metadata_pipeline.output import check_output_schema, refuse_unsafe_paths, summary_line
     from metadata_pipeline.core.filters import apply_filter
-    from metadata_pipeline.errors import UsageError
+    from metadata_pipeline.errors import InputError, UsageError
     from metadata_pipeline.filterfiles import load_filters, report_lines
     from metadata_pipeline.report import filter_files_lines, plural
     from metadata_pipeline.settings import Settings, load_settings
     from metadata_pipeline.schema import check_schema
 
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731
+    if not args.check:
+        refuse_unsafe_paths(args.output, args.inputs, args.provenance)
     result = load(args.inputs, skip_invalid=args.skip_invalid, allow_stale_locks=args.allow_stale_locks,
                   provenance=bool(args.provenance), check_schema=check_schema if args.strict_schema else None,
                   warn=warn)
+    if result.files_read == 0:  # everything was skipped: an empty result must not replace a good one
+        raise InputError(f"nothing merged: all {len(result.skipped)} input(s) skipped (see the warnings above); "
+                         f"{args.output} left as it was")
     settings = Settings() if args.no_config else load_settings()
     class_filter = load_filters([*settings.filters, *map(Path, args.filters)])
     metadata, removed = apply_filter(result.metadata, class_filter)
@@ -106,15 +117,18 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         warn(f"{len(missing)} predefined class(es) without class data in any input "
              f"(agent-extracted-predefined-classes/<hash>.classdata), e.g. {missing[0]}: native-image cannot define them")
-    write_config_dir(out, files, fill=lambda tmp: copy_classdata(classdata, tmp))
+    sidecars = {}
     if args.provenance:
         doc = provenance_document(result.accumulator.provenance(), [d.label for d in result.dirs], metadata)
-        atomic_write_text(Path(args.provenance), dumps(doc))
-    print(f"merged {plural(len(result.dirs), 'config dir')} into {out}: {summary_line(metadata)}")
-    if args.provenance:
-        print(f"provenance of {plural(len(doc['entries']), 'entry', 'entries')} written to {args.provenance}")
-    if result.skipped:
-        print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
+        sidecars[Path(args.provenance)] = dumps(doc)
+    # Held from the commit to the last line: once OUTDIR is replaced, Ctrl-C has nothing left to stop.
+    with held_interrupts():
+        write_config_dir(out, files, sidecars=sidecars, fill=lambda tmp: copy_classdata(classdata, tmp))
+        print(f"merged {plural(len(result.dirs), 'config dir')} into {out}: {summary_line(metadata)}")
+        if args.provenance:
+            print(f"provenance of {plural(len(doc['entries']), 'entry', 'entries')} written to {args.provenance}")
+        if result.skipped:
+            print(f"skipped {len(result.skipped)} invalid input(s); see the warnings above", file=sys.stderr)
     return 0
 
 
