@@ -13,10 +13,15 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
 - check_seconds / check_to_floor_ratio: ``merge --check`` of ~50 MB of collected input from
   Kafka-like tests (their merge is Kafka-sized, ~330 types) against committed configs that
   differ by two entries: should be dominated by reading the input,
-- diff_kafka_sized_seconds: ``diff`` of two Kafka-sized config dirs (target: well under 1 s).
+- diff_kafka_sized_seconds: ``diff`` of two Kafka-sized config dirs (target: well under 1 s),
+- layout_<layout>_*: the same entries written in each layout (``agent``: GraalVM for JDK 17/21,
+  entries at column 0; ``indented``; ``minified``; ``unified``: reachability-metadata.json as
+  GraalVM 24.1+/25 agents write it; ``mixed``: dirs in each of those in turn): floor, merge,
+  merge_to_floor_ratio (target <= 1.5 on every layout), peak RSS and the merged model's MiB.
 
   python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
   python benchmarks/merge_bench.py            # >= 200 MB
+  python benchmarks/merge_bench.py --layouts-only    # only the per-layout table (130 MB each)
 """
 
 from __future__ import annotations
@@ -62,13 +67,64 @@ def agent_layout(doc: object) -> str:
     return "[\n" + ",\n".join(entries) + "\n]\n"
 
 
+def indented_layout(doc: object) -> str:
+    """Two-space indentation, as other writers (and GraalVM 24.1+ for every file) lay JSON out."""
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def minified_layout(doc: object) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _unified_type(entry: dict, jni: bool) -> dict:
+    """A legacy reflect entry as the GraalVM 24.1+/25 agent writes it in reachability-metadata.json."""
+    out: dict = {}
+    if "condition" in entry:
+        out["condition"] = {"typeReached": entry["condition"]["typeReachable"]}
+    out["type"] = entry["name"]
+    if jni:
+        out["jniAccessible"] = True
+    for flag in ("allDeclaredFields",):
+        if entry.get(flag):
+            out[flag] = True
+    # queried members and queryAll* do not exist in the unified format: the agent writes them as methods.
+    methods = entry.get("methods", []) + entry.get("queriedMethods", [])
+    if methods:
+        out["methods"] = methods
+    if "fields" in entry:
+        out["fields"] = entry["fields"]
+    return out
+
+
+def unified_files(files: dict[str, object]) -> dict[str, object]:
+    """The same per-process output as one ``reachability-metadata.json`` (GraalVM 24.1+/25 agent)."""
+    jni = {e["name"] for e in files["jni-config.json"]}
+    reflection = [_unified_type(e, e["name"] in jni) for e in files["reflect-config.json"]]
+    reflection.append({"type": {"proxy": ["java.lang.Runnable"]}})
+    reflection.append({"type": "java.lang.Long", "serializable": True})
+    resources = [{"glob": p["pattern"][2:-2]} for p in files["resource-config.json"]["resources"]["includes"]]
+    return {"reachability-metadata.json": {"reflection": reflection, "resources": resources}}
+
+
+LAYOUTS = {
+    "agent": agent_layout,
+    "indented": indented_layout,
+    "minified": minified_layout,
+    "unified": indented_layout,
+    "mixed": None,  # each config dir in one of the four above, in turn
+}
+
+
 def generate(root: Path, target_mb: int, seed: int = 7, shared_types: int = 6000, own_types: int = 300,
-             varied: float = 0.03) -> tuple[int, int]:
+             varied: float = 0.03, layout: str = "agent") -> tuple[int, int]:
     """Write per-test dirs until ``target_mb`` is reached; returns (dirs, bytes).
 
     Each broker JVM touches most of ``shared_types``, ``own_types`` of its own, and uses a
-    ``varied`` fraction of the shared ones a little differently (an extra member).
+    ``varied`` fraction of the shared ones a little differently (an extra member). ``layout``
+    is one of ``LAYOUTS``: how the files are written (``unified``: one reachability-metadata.json
+    per dir instead of the six legacy files).
     """
+    cycle = ["agent", "indented", "minified", "unified"]
     rnd = random.Random(seed)
     shared = list(range(shared_types))  # what every broker JVM touches
     written = dirs = 0
@@ -90,8 +146,11 @@ def generate(root: Path, target_mb: int, seed: int = 7, shared_types: int = 6000
                 "serialization-config.json": {"types": [{"name": "java.lang.Long"}], "lambdaCapturingTypes": [], "proxies": []},
                 "predefined-classes-config.json": [{"type": "agent-extracted", "classes": []}],
             }
+            this = cycle[dirs % len(cycle)] if layout == "mixed" else layout
+            if this == "unified":
+                files = unified_files(files)
             for name, doc in files.items():
-                text = agent_layout(doc)
+                text = LAYOUTS[this](doc)
                 (d / name).write_text(text)
                 written += len(text)
             dirs += 1
@@ -211,13 +270,60 @@ def measure(fn, root: Path) -> tuple[float, float]:
     return seconds, rss
 
 
+def phase_model(root: str) -> float:
+    """MiB the merged model itself holds: resident memory after ``load`` minus before."""
+    from metadata_pipeline.configdir import load
+
+    before = _rss_now()
+    result = load([root])
+    after = _rss_now()
+    assert result.metadata.reflection
+    return after - before
+
+
+def _rss_now() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def layout_table(target: int) -> list[str]:
+    """Floor, merge and their ratio for every layout of the same entries, in this one run."""
+    lines = []
+    for layout in LAYOUTS:
+        root = Path(tempfile.mkdtemp(prefix=f"merge-bench-{layout}-"))
+        try:
+            dirs, size = generate(root, target, layout=layout)
+            measure(phase_floor, root)  # warm the page cache
+            floor, _ = measure(phase_floor, root)
+            merge, merge_rss = measure(phase_merge, root)
+            model, _ = measure(phase_model, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print(f"{layout}: {dirs} dirs, {size / 1e6:.0f} MB, floor {floor:.3f} s, merge {merge:.3f} s, "
+              f"ratio {merge / floor:.2f}", file=sys.stderr)
+        lines += [f"layout_{layout}_input_mb={size / 1e6:.1f}",
+                  f"layout_{layout}_parse_floor_seconds={floor:.3f}",
+                  f"layout_{layout}_merge_seconds={merge:.3f}",
+                  f"layout_{layout}_merge_peak_rss_mib={merge_rss:.0f}",
+                  f"layout_{layout}_model_mib={model:.0f}",
+                  f"layout_{layout}_merge_to_floor_ratio={merge / floor:.3f}"]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="about 40 MB of input instead of 220 MB")
     parser.add_argument("--mb", type=int, help="input size in MB (overrides --quick)")
+    parser.add_argument("--layout-mb", type=int,
+                        help="input size per layout for the layout table (default 130, 30 with --quick)")
+    parser.add_argument("--layouts-only", action="store_true", help="only the per-layout table")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive baseline")
     args = parser.parse_args()
     target = args.mb or (40 if args.quick else 220)
+    table = layout_table(args.layout_mb or (30 if args.quick else 130))
+    if args.layouts_only:
+        print("\n".join(table))
+        return 0
     root = Path(tempfile.mkdtemp(prefix="merge-bench-"))
     try:
         dirs, size = generate(root, target)
@@ -252,6 +358,7 @@ def main() -> int:
         print(f"naive_seconds={naive:.3f}")
         print(f"naive_to_merge_ratio={naive / merge:.2f}")
         print(f"naive_peak_rss_mib={naive_rss:.0f}")
+    print("\n".join(table))
     return 0
 
 
