@@ -1,17 +1,19 @@
-"""Reading many agent outputs fast: skip what an earlier input already said, byte for byte.
+"""Reading many agent outputs fast: skip what an earlier input already said.
 
 Per-test collection yields hundreds of config dirs that mostly repeat each other: every
 broker JVM reflects on the same classes in every test, and the agent writes an entry the
-same way each time. Decoding and checking each repeat would cost far more than the merge,
-so this reader remembers what it has seen:
+same way each time. Checking each repeat would cost far more than the merge, so this reader
+remembers what it has seen:
 
 - a whole file identical to one already read adds nothing (its entries are known);
-- in reflect/jni files in the agent's own layout (GraalVM for JDK 17/21: top-level entries
-  at column 0, separated by a ``},`` line), each entry's text is looked up before it is
-  decoded; only new texts are decoded and checked, each on its own.
+- every file is decoded once (orjson); the entries of its big arrays (legacy reflect/jni
+  files, the unified ``reflection``/``jni`` sections) are then keyed by their canonical bytes
+  (``orjson.dumps`` of the decoded entry, one C call each), and only keys not seen before are
+  checked and added, each on its own.
 
-Skipping is exact, not a heuristic: identical bytes are an identical entry, and the merge is
-idempotent. Any file not in that layout takes the general path (decode, check, add).
+One path for every layout (the agent's, indented, minified, unified): the key is the decoded
+entry, not its text. Skipping is exact, not a heuristic: equal canonical bytes are an equal
+entry, and the merge is idempotent.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from __future__ import annotations
 import gc
 import hashlib
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from itertools import compress
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey
-from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
+from metadata_pipeline.core.parse import add_to
 
 __all__ = ["DedupingReader", "paused_gc"]
 
@@ -49,33 +51,67 @@ def paused_gc() -> Iterator[None]:
         if was_enabled:
             gc.enable()
 
-_HEAD, _SEP, _TAIL = b"[\n{", b"\n},\n{", b"\n}\n]"
-_TABLE = {FileKind.REFLECT: "reflection", FileKind.JNI: "jni"}
+
+class _FileMemo:
+    """The ``EntryMemo`` of one file: what the reader knows, plus what this file teaches.
+
+    What the file teaches is kept apart until the whole file was read without error: a bad
+    file adds nothing, not even to what is known.
+    """
+
+    __slots__ = ("_known", "_kind", "_sections", "learned", "provenance")
+
+    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, provenance: bool) -> None:
+        self._known = known
+        self._kind = kind
+        self._sections: list[tuple[str, list[bytes]]] = []
+        self.learned: dict[str, dict[bytes, tuple]] = {}
+        self.provenance = provenance
+
+    def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
+        keys = list(map(orjson.dumps, entries))
+        self._sections.append((section, keys))
+        seen = self._known.get((self._kind, section), {})
+        new = set(keys).difference(seen)
+        if not new:
+            return ()
+        if len(new) == len(keys):
+            return enumerate(entries)
+        # File order, so the first bad entry is the one reported.
+        indexes = compress(range(len(keys)), map(new.__contains__, keys))
+        return ((i, entries[i]) for i in indexes)
+
+    def learn(self, section: str, index: int, keys: tuple) -> None:
+        self.learned.setdefault(section, {})[self._sections[-1][1][index]] = keys
+
+    def commit(self) -> list[EntryKey]:
+        """Remember what the file taught; the entry keys of all its memoised entries."""
+        for section, learned in self.learned.items():
+            self._known.setdefault((self._kind, section), {}).update(learned)
+        if not self.provenance:
+            return []
+        out: list[EntryKey] = []
+        for section, keys in self._sections:
+            known = self._known[(self._kind, section)] if keys else {}
+            for k in keys:
+                out.extend(known[k])
+        return out
 
 
 class DedupingReader:
-    """Adds files to one accumulator, decoding only content not seen before."""
+    """Adds files to one accumulator, checking only content not seen before."""
 
     def __init__(self, total: Accumulator, provenance: bool) -> None:
         self.total = total
         self.provenance = provenance
         self._files: dict[bytes, list[EntryKey]] = {}
-        self._entries: dict[FileKind, dict[bytes, tuple]] = {}
+        self._entries: dict[tuple, dict[bytes, tuple]] = {}
 
     def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[[bytes], object]) -> None:
-        """Add one file's bytes; ``decode(data)`` is the general JSON decoder (raises on bad JSON).
+        """Add one file's bytes; ``decode(data)`` is the JSON decoder (raises on bad JSON).
 
         Raises ``InvalidMetadata`` for a bad entry; nothing of the file is added then.
         """
-        if kind in _TABLE:
-            part = Accumulator(label)
-            new: dict[bytes, tuple] = {}
-            keys = self._add_agent_layout(part, kind, data, new)
-            if keys is not None:
-                # Only a file that was read whole teaches us anything: a bad one adds nothing.
-                self._entries.setdefault(kind, {}).update(new)
-                self._fold(part, keys, label)
-                return
         # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
         digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
         known = self._files.get(digest)
@@ -84,47 +120,11 @@ class DedupingReader:
                 self.total.add_sources(known, label)
             return
         part = Accumulator(label)
-        add_to(part, kind, decode(data))
-        keys = list(part.entry_keys()) if self.provenance else []
-        self._fold(part, keys, label)
-        self._files[digest] = keys
-
-    def _fold(self, part: Accumulator, keys: list[EntryKey], label: str) -> None:
+        memo = _FileMemo(self._entries, kind, self.provenance)
+        add_to(part, kind, decode(data), memo)
+        memoised = memo.commit()
+        keys = [*part.entry_keys(), *memoised] if self.provenance else []
         self.total.absorb(part, label)
         if self.provenance:
             self.total.add_sources(keys, label)
-
-    def _add_agent_layout(self, part: Accumulator, kind: FileKind, data: bytes,
-                          new: dict[bytes, tuple]) -> list[EntryKey] | None:
-        """Entries of a reflect/jni file in the agent's layout; None when it is not in it."""
-        body = data.strip()
-        if not (body.startswith(_HEAD) and body.endswith(_TAIL)) or len(body) < len(_HEAD) + len(_TAIL):
-            return None
-        chunks = body[len(_HEAD):-len(_TAIL)].split(_SEP)
-        seen = self._entries.setdefault(kind, {})
-        # The hot spot: most entries were seen before. A C-level set difference finds the new
-        # ones; their order does not matter to the merge (errors are located below).
-        for chunk in set(chunks).difference(seen):
-            try:
-                raw = orjson.loads(b"{" + chunk + b"\n}")
-            except orjson.JSONDecodeError:
-                return None  # not the layout after all (or broken): the general path says why
-            try:
-                new[chunk] = add_legacy_type_entry(part, kind, raw, "")
-            except InvalidMetadata:
-                raise _first_error(kind, chunks) from None
-        if not self.provenance:
-            return []
-        table = _TABLE[kind]
-        return [(table, seen.get(c) or new[c]) for c in chunks]
-
-
-def _first_error(kind: FileKind, chunks: list[bytes]) -> InvalidMetadata:
-    """The first bad entry in file order, with its JSON pointer (error path only)."""
-    scratch = Accumulator()
-    for index, chunk in enumerate(chunks):
-        try:
-            add_legacy_type_entry(scratch, kind, orjson.loads(b"{" + chunk + b"\n}"), f"/{index}")
-        except InvalidMetadata as exc:
-            return exc
-    raise AssertionError("an entry failed once and then passed")
+        self._files[digest] = keys
