@@ -52,33 +52,78 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+_RAW, _CANONICAL = "raw", "canonical"
+
+
+class _NotThisLayout(Exception):
+    """A raw chunk that is not a whole, strict JSON object: read the file the general way."""
+
+
+def _split_entries(text: bytes, indent: bytes) -> list[bytes] | None:
+    """The entries of a top-level array of objects laid out one per block at ``indent``.
+
+    ``[\n{..\n},\n{..\n}\n]`` (the agent's layout, indent ``b""``), two-space indented, and
+    orjson's own ``OPT_INDENT_2`` output alike. Strings cannot hold a raw newline, so the
+    separator can only stand between top-level entries: once every chunk decodes as an
+    object, the split is exact.
+    """
+    head, sep, tail = b"[\n" + indent + b"{", b"\n" + indent + b"},\n" + indent + b"{", b"\n" + indent + b"}\n]"
+    if not (text.startswith(head) and text.endswith(tail)) or len(text) < len(head) + len(tail):
+        return None
+    return [b"{" + chunk + b"\n}" for chunk in text[len(head):-len(tail)].split(sep)]
+
+
+def _raw_entries(data: bytes) -> list[bytes] | None:
+    body = data.strip(b" \t\r\n")  # JSON's whitespace only (not a form feed)
+    for indent in (b"", b"  ", b"    "):
+        chunks = _split_entries(body, indent)
+        if chunks is not None:
+            return chunks
+    return None
+
+
+def _strict_object(chunk: bytes) -> dict:
+    """Decode one raw entry; anything not plainly a strict object sends the file the general way."""
+    try:
+        raw = orjson.loads(chunk)
+    except orjson.JSONDecodeError:
+        raise _NotThisLayout from None
+    # A duplicate key (one ':' fewer once decoded) or an escaped ':' (which could hide one).
+    if type(raw) is not dict or b"\\u003" in chunk or orjson.dumps(raw).count(b":") != chunk.count(b":"):
+        raise _NotThisLayout
+    return raw
+
+
 class _FileMemo:
     """The ``EntryMemo`` of one file: what the reader knows, plus what this file teaches.
 
     What the file teaches is kept apart until the whole file was read without error: a bad
-    file adds nothing, not even to what is known.
+    file adds nothing, not even to what is known. In ``_RAW`` mode the entries handed to the
+    parser are the raw texts of a file split by ``_raw_entries`` (decoded here when new); in
+    ``_CANONICAL`` mode they are decoded values, keyed by their canonical bytes.
     """
 
-    __slots__ = ("_known", "_kind", "_sections", "learned", "provenance")
+    __slots__ = ("_known", "_kind", "_mode", "_sections", "learned", "provenance")
 
-    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, provenance: bool) -> None:
+    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool) -> None:
         self._known = known
         self._kind = kind
+        self._mode = mode
         self._sections: list[tuple[str, list[bytes]]] = []
         self.learned: dict[str, dict[bytes, tuple]] = {}
         self.provenance = provenance
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
-        keys = list(map(orjson.dumps, entries))
+        keys = entries if self._mode is _RAW else _canonical_keys(entries)
         self._sections.append((section, keys))
-        seen = self._known.get((self._kind, section), {})
+        seen = self._known.get((self._mode, self._kind, section), {})
         new = set(keys).difference(seen)
         if not new:
             return ()
-        if len(new) == len(keys):
-            return enumerate(entries)
         # File order, so the first bad entry is the one reported.
-        indexes = compress(range(len(keys)), map(new.__contains__, keys))
+        indexes = range(len(keys)) if len(new) == len(keys) else compress(range(len(keys)), map(new.__contains__, keys))
+        if self._mode is _RAW:
+            return [(i, _strict_object(entries[i])) for i in indexes]  # all decoded before any is parsed
         return ((i, entries[i]) for i in indexes)
 
     def learn(self, section: str, index: int, keys: tuple) -> None:
@@ -87,15 +132,23 @@ class _FileMemo:
     def commit(self) -> list[EntryKey]:
         """Remember what the file taught; the entry keys of all its memoised entries."""
         for section, learned in self.learned.items():
-            self._known.setdefault((self._kind, section), {}).update(learned)
+            self._known.setdefault((self._mode, self._kind, section), {}).update(learned)
         if not self.provenance:
             return []
         out: list[EntryKey] = []
         for section, keys in self._sections:
-            known = self._known[(self._kind, section)] if keys else {}
+            known = self._known.get((self._mode, self._kind, section), {})
             for k in keys:
                 out.extend(known[k])
         return out
+
+
+def _canonical_keys(entries: list) -> list[bytes]:
+    """One canonical text per decoded entry: one orjson call for the whole array, then a split."""
+    keys = _split_entries(orjson.dumps(entries, option=orjson.OPT_INDENT_2), b"  ")
+    if keys is None or len(keys) != len(entries):  # not all non-empty objects: rare, and invalid
+        keys = list(map(orjson.dumps, entries))
+    return keys
 
 
 class DedupingReader:
@@ -119,12 +172,25 @@ class DedupingReader:
             if self.provenance:
                 self.total.add_sources(known, label)
             return
-        part = Accumulator(label)
-        memo = _FileMemo(self._entries, kind, self.provenance)
-        add_to(part, kind, decode(data), memo)
+        part = None
+        if kind in _LEGACY_TYPES:
+            # The agent's own layout (and the same indented): split the text, decode only new entries.
+            chunks = _raw_entries(data)
+            if chunks is not None:
+                part, memo = Accumulator(label), _FileMemo(self._entries, kind, _RAW, self.provenance)
+                try:
+                    add_to(part, kind, chunks, memo)
+                except _NotThisLayout:
+                    part = None
+        if part is None:
+            part, memo = Accumulator(label), _FileMemo(self._entries, kind, _CANONICAL, self.provenance)
+            add_to(part, kind, decode(data), memo)
         memoised = memo.commit()
         keys = [*part.entry_keys(), *memoised] if self.provenance else []
         self.total.absorb(part, label)
         if self.provenance:
             self.total.add_sources(keys, label)
         self._files[digest] = keys
+
+
+_LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)
