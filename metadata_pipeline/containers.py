@@ -522,17 +522,23 @@ def extract_archive(archive: IO[bytes], dest_dir: Path, source: str) -> list[str
         try:
             with tarfile.open(fileobj=archive, mode="r:") as tar:
                 members = tar.getmembers()
+                # tarfile stops quietly at a stream cut between members; a whole archive ends
+                # with a zero block (every tar writer puts two there).
+                archive.seek(tar.offset)
+                if archive.read(tarfile.BLOCKSIZE) != bytes(tarfile.BLOCKSIZE):
+                    raise tarfile.ReadError("truncated: no end-of-archive marker")
                 plan = _check_members(members, root, source)
-                wanted = [member for member, _parts in plan]
-                tar.extractall(tmp, members=wanted, filter="data")
+                for member, parts in plan:
+                    _clear_the_way(tmp, member, parts, source)
+                    tar.extract(member, tmp, set_attrs=not member.issym(), filter="data")
         except tarfile.FilterError as exc:
             member = exc.tarinfo.name if exc.tarinfo is not None else "?"
             raise UnsafeArchive(source, member, _filter_problem(exc)) from None
         except (tarfile.TarError, EOFError) as exc:
             raise ContainerError(f"cannot read the archive from {source}: {exc or 'unreadable'}") from None
-        except OSError as exc:  # e.g. a file member where a directory member came first
+        except (OSError, RecursionError) as exc:  # RecursionError: tarfile's link fallback, a last resort
             raise ContainerError(f"cannot extract the archive from {source} into {dest_dir}: "
-                                 f"{exc.strerror or exc}") from None
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
         _move_into(tmp, dest_dir, source)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -551,6 +557,22 @@ def _filter_problem(exc: tarfile.FilterError) -> str:
     if isinstance(exc, tarfile.LinkOutsideDestinationError):
         return f"is a link to {exc.tarinfo.linkname!r}, outside the destination"
     return "would be written outside the destination"
+
+
+def _clear_the_way(tmp: Path, member: tarfile.TarInfo, parts: tuple[str, ...], source: str) -> None:
+    """A later member replaces an earlier one at its path, as tar does, but never a directory.
+
+    Done here because tarfile, finding a path taken, falls back to copying the link target
+    (which may be the member itself).
+    """
+    if not parts:
+        return
+    path = tmp.joinpath(*parts)
+    if path.is_dir() and not path.is_symlink():
+        if not member.isdir():
+            raise UnsafeArchive(source, member.name, "would replace a directory")
+    elif os.path.lexists(path):
+        path.unlink()
 
 
 def _move_into(tmp: Path, dest_dir: Path, source: str) -> None:
