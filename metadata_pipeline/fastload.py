@@ -86,11 +86,11 @@ def _strict_object(chunk: bytes) -> dict:
     """Decode one raw entry; anything not plainly a strict object sends the file the general way."""
     try:
         raw = orjson.loads(chunk)
-    except orjson.JSONDecodeError:
+        # A duplicate key (one ':' fewer once decoded) or an escaped ':' (which could hide one).
+        if type(raw) is not dict or b"\\u003" in chunk or orjson.dumps(raw).count(b":") != chunk.count(b":"):
+            raise _NotThisLayout
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
         raise _NotThisLayout from None
-    # A duplicate key (one ':' fewer once decoded) or an escaped ':' (which could hide one).
-    if type(raw) is not dict or b"\\u003" in chunk or orjson.dumps(raw).count(b":") != chunk.count(b":"):
-        raise _NotThisLayout
     return raw
 
 

@@ -237,3 +237,9 @@ def test_huge_values_give_short_messages_and_are_bounded(tmp_path) -> None:
             assert len(result.err) < 1000, (case, args, len(result.err))
         validate = run_cli("validate", d)
         assert validate.code in (1, 2) and len(validate.out) + len(validate.err) < 2000, (case, len(validate.out))
+
+
+def test_deep_nesting_in_the_agent_layout_is_a_clear_error(tmp_path) -> None:
+    text = agent_layout([{"name": "a.A"}]).decode().replace('"a.A"', '"a.A",\n  "reasons":' + _nested(300))
+    d = write_dir(tmp_path / "in", {"reflect-config.json": text})
+    assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), "reflect-config.json", "nested")
