@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from contextlib import contextmanager
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
@@ -70,10 +70,12 @@ def _split_entries(text: bytes, indent: bytes) -> list[bytes] | None:
     head, sep, tail = b"[\n" + indent + b"{", b"\n" + indent + b"},\n" + indent + b"{", b"\n" + indent + b"}\n]"
     if not (text.startswith(head) and text.endswith(tail)) or len(text) < len(head) + len(tail):
         return None
-    return [b"{" + chunk + b"\n}" for chunk in text[len(head):-len(tail)].split(sep)]
+    return text[len(head):-len(tail)].split(sep)  # each is an entry without its braces
 
 
 def _raw_entries(data: bytes) -> list[bytes] | None:
+    if b"\\u003" in data:  # an escaped ':' could hide a duplicate key from the check below
+        return None
     body = data.strip(b" \t\r\n")  # JSON's whitespace only (not a form feed)
     for indent in (b"", b"  ", b"    "):
         chunks = _split_entries(body, indent)
@@ -82,16 +84,16 @@ def _raw_entries(data: bytes) -> list[bytes] | None:
     return None
 
 
-def _strict_object(chunk: bytes) -> dict:
-    """Decode one raw entry; anything not plainly a strict object sends the file the general way."""
+def _strict_objects(chunks: list[bytes]) -> list[dict]:
+    """Decode raw entries; anything not plainly strict objects sends the file the general way."""
     try:
-        raw = orjson.loads(chunk)
-        # A duplicate key (one ':' fewer once decoded) or an escaped ':' (which could hide one).
-        if type(raw) is not dict or b"\\u003" in chunk or orjson.dumps(raw).count(b":") != chunk.count(b":"):
+        raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
+        # A duplicate key leaves one ':' fewer once decoded (``_raw_entries`` let no escaped ':' in).
+        if sum(map(bytes.count, chunks, repeat(b":"))) != orjson.dumps(raws).count(b":"):
             raise _NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
         raise _NotThisLayout from None
-    return raw
+    return raws
 
 
 class _FileMemo:
@@ -123,11 +125,13 @@ class _FileMemo:
         # File order, so the first bad entry is the one reported.
         indexes = range(len(keys)) if len(new) == len(keys) else compress(range(len(keys)), map(new.__contains__, keys))
         if self._mode is _RAW:
-            return [(i, _strict_object(entries[i])) for i in indexes]  # all decoded before any is parsed
+            indexes = list(indexes)
+            return zip(indexes, _strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
         return ((i, entries[i]) for i in indexes)
 
-    def learn(self, section: str, index: int, keys: tuple) -> None:
-        self.learned.setdefault(section, {})[self._sections[-1][1][index]] = keys
+    def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
+        keys = self._sections[-1][1]
+        self.learned.setdefault(section, {}).update((keys[i], entry_keys) for i, entry_keys in learned)
 
     def commit(self) -> list[EntryKey]:
         """Remember what the file taught; the entry keys of all its memoised entries."""
@@ -165,14 +169,7 @@ class DedupingReader:
 
         Raises ``InvalidMetadata`` for a bad entry; nothing of the file is added then.
         """
-        # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
-        digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
-        known = self._files.get(digest)
-        if known is not None:
-            if self.provenance:
-                self.total.add_sources(known, label)
-            return
-        part = None
+        part, digest = None, None
         if kind in _LEGACY_TYPES:
             # The agent's own layout (and the same indented): split the text, decode only new entries.
             chunks = _raw_entries(data)
@@ -183,6 +180,13 @@ class DedupingReader:
                 except _NotThisLayout:
                     part = None
         if part is None:
+            # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
+            digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
+            known = self._files.get(digest)
+            if known is not None:
+                if self.provenance:
+                    self.total.add_sources(known, label)
+                return
             part, memo = Accumulator(label), _FileMemo(self._entries, kind, _CANONICAL, self.provenance)
             add_to(part, kind, decode(data), memo)
         memoised = memo.commit()
@@ -190,7 +194,8 @@ class DedupingReader:
         self.total.absorb(part, label)
         if self.provenance:
             self.total.add_sources(keys, label)
-        self._files[digest] = keys
+        if digest is not None:
+            self._files[digest] = keys
 
 
 _LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)

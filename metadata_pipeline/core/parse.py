@@ -55,12 +55,13 @@ class EntryMemo(Protocol):
     """What a reader already knows of the top-level entries of the big arrays (reflection, JNI).
 
     ``unseen`` gives (index, entry) for the entries it has not seen, in file order; the parser
-    reports what each of those turned out to be with ``learn``. Without a memo every entry is new.
+    reports what those turned out to be with ``learn``. Without a memo every entry is new.
     """
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]: ...
 
-    def learn(self, section: str, index: int, keys: tuple) -> None: ...
+    def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
+        """(index, entry keys) of what the entries ``unseen`` gave turned out to be."""
 
 
 def parse(kind: FileKind, data: Any, source: str | None = None) -> Metadata:
@@ -96,7 +97,11 @@ def _quote(v: str) -> str:
 @lru_cache(maxsize=None)
 def _checked_name(name: str) -> str | None:
     """The source name of a well-formed type name, None for a malformed one."""
-    return source_name(name) if len(name) <= MAX_NAME and _TYPE_NAME.search(name) else None
+    if len(name) > MAX_NAME:
+        return None
+    if name[:1] not in ("[", "") and "\0" not in name:  # what _TYPE_NAME says of a plain name, faster
+        return name
+    return source_name(name) if _TYPE_NAME.search(name) else None
 
 
 def _type_name(name: Any, path: str) -> str:
@@ -206,7 +211,8 @@ def _condition(acc: Accumulator, entry: dict, path: str, legacy: bool) -> Condit
     if len(raw) != 1:
         raise _fail(cpath, "needs exactly one of 'typeReached'" + (" or 'typeReachable'" if legacy else ""))
     (key, name), = raw.items()
-    _type_name(name, f"{cpath}/{key}")
+    if type(name) is not str or _checked_name(name) is None:
+        _type_name(name, f"{cpath}/{key}")  # raises, saying why
     return acc.condition(name, key == "typeReachable")
 
 
@@ -329,8 +335,13 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
     has_name, has_type = "name" in raw, "type" in raw
     if has_name == has_type:
         raise _fail(epath, "needs exactly one of 'name' or 'type'")
-    type_ref = (_type_name(raw["name"], epath + "/name") if has_name
-                else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
+    if has_name:
+        name = raw["name"]
+        type_ref = _checked_name(name) if type(name) is str else None
+        if type_ref is None:
+            type_ref = _type_name(name, epath + "/name")  # raises, saying why
+    else:
+        type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=False)
     condition = _condition(acc, raw, epath, True)
     _reasons(raw, epath, True)
     flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
@@ -348,8 +359,8 @@ def _legacy_types(kind: FileKind):
             for i, raw in enumerate(entries):
                 add_legacy_type_entry(acc, kind, raw, f"/{i}")
             return
-        for i, raw in memo.unseen("", entries):
-            memo.learn("", i, ((table, add_legacy_type_entry(acc, kind, raw, f"/{i}")),))
+        memo.learn("", [(i, ((table, add_legacy_type_entry(acc, kind, raw, f"/{i}")),))
+                         for i, raw in memo.unseen("", entries)])
     return parse_file
 
 
@@ -359,8 +370,7 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: Entr
         for i, raw in enumerate(entries):
             _unified_type_entry(acc, raw, f"{path}/{i}", jni)
         return
-    for i, raw in memo.unseen(path, entries):
-        memo.learn(path, i, _unified_type_entry(acc, raw, f"{path}/{i}", jni))
+    memo.learn(path, [(i, _unified_type_entry(acc, raw, f"{path}/{i}", jni)) for i, raw in memo.unseen(path, entries)])
 
 
 def _unified_type_entry(acc: Accumulator, raw: Any, epath: str, jni: bool) -> tuple:
