@@ -104,7 +104,7 @@ def _checked_name(name: str) -> str | None:
     return source_name(name) if _TYPE_NAME.search(name) else None
 
 
-def _type_name(name: Any, path: str) -> str:
+def _java_name(name: Any, path: str) -> str:
     """A type name, checked and normalised (``[B`` -> ``byte[]``)."""
     checked = _checked_name(_str(name, path))
     if checked is None:
@@ -143,20 +143,20 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _kind_of(v: Any) -> str:
+def _type_name(v: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
             type(None): "null"}.get(type(v), "a number")
 
 
 def _list(v: Any, path: str) -> list:
     if type(v) is not list:
-        raise _fail(path, f"expected an array, found {_kind_of(v)}")
+        raise _fail(path, f"expected an array, found {_type_name(v)}")
     return v
 
 
 def _obj(v: Any, path: str, allowed: frozenset[str]) -> dict:
     if type(v) is not dict:
-        raise _fail(path, f"expected an object, found {_kind_of(v)}")
+        raise _fail(path, f"expected an object, found {_type_name(v)}")
     if not v.keys() <= allowed:
         unknown = sorted(set(v) - allowed)
         raise _fail(path, f"unknown key {_quote(unknown[0])}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
@@ -165,7 +165,7 @@ def _obj(v: Any, path: str, allowed: frozenset[str]) -> dict:
 
 def _str(v: Any, path: str) -> str:
     if type(v) is not str:
-        raise _fail(path, f"expected a string, found {_kind_of(v)}")
+        raise _fail(path, f"expected a string, found {_type_name(v)}")
     return v
 
 
@@ -178,14 +178,14 @@ def _resource(v: Any, path: str) -> str:
 
 def _bool(v: Any, path: str) -> bool:
     if type(v) is not bool:
-        raise _fail(path, f"expected true or false, found {_kind_of(v)}")
+        raise _fail(path, f"expected true or false, found {_type_name(v)}")
     return v
 
 
 def _strings(v: Any, path: str) -> list[str]:
     for i, item in enumerate(_list(v, path)):
         if type(item) is not str:
-            raise _fail(f"{path}/{i}", f"expected a string, found {_kind_of(item)}")
+            raise _fail(f"{path}/{i}", f"expected a string, found {_type_name(item)}")
     return v
 
 
@@ -212,7 +212,7 @@ def _condition(acc: Accumulator, entry: dict, path: str, legacy: bool) -> Condit
         raise _fail(cpath, "needs exactly one of 'typeReached'" + (" or 'typeReachable'" if legacy else ""))
     (key, name), = raw.items()
     if type(name) is not str or _checked_name(name) is None:
-        _type_name(name, f"{cpath}/{key}")  # raises, saying why
+        _java_name(name, f"{cpath}/{key}")  # raises, saying why
     return acc.condition(name, key == "typeReachable")
 
 
@@ -223,7 +223,7 @@ def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
             raise _fail(path + "/parameterTypes", "expected an array, found null")
         return None
     ppath = path + "/parameterTypes"
-    return tuple(_type_name(p, f"{ppath}/{i}") for i, p in enumerate(_list(params, ppath)))
+    return tuple(_java_name(p, f"{ppath}/{i}") for i, p in enumerate(_list(params, ppath)))
 
 
 _MISSING = object()
@@ -271,7 +271,7 @@ def _methods_checked(raw_list: Any, path: str) -> set:
 
 def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
     if type(v) is str:
-        return _type_name(v, path)
+        return _java_name(v, path)
     allowed = frozenset({"proxy", "lambda"}) if allow_lambda else frozenset({"proxy"})
     _obj(v, path, allowed)
     if len(v) != 1:
@@ -299,7 +299,7 @@ def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
 def _interfaces(v: Any, path: str) -> tuple[str, ...]:
     """Proxy interfaces: checked as type names, kept as written (order matters, no arrays)."""
     for i, name in enumerate(_list(v, path)):
-        _type_name(name, f"{path}/{i}")
+        _java_name(name, f"{path}/{i}")
     return tuple(v)
 
 
@@ -339,7 +339,7 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
         name = raw["name"]
         type_ref = _checked_name(name) if type(name) is str else None
         if type_ref is None:
-            type_ref = _type_name(name, epath + "/name")  # raises, saying why
+            type_ref = _java_name(name, epath + "/name")  # raises, saying why
     else:
         type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=False)
     condition = _condition(acc, raw, epath, True)
@@ -364,49 +364,45 @@ def _legacy_types(kind: FileKind):
     return parse_file
 
 
-def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: EntryMemo | None) -> None:
+def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: EntryMemo | None = None) -> None:
     entries = _list(data, path)
-    if memo is None:
-        for i, raw in enumerate(entries):
-            _unified_type_entry(acc, raw, f"{path}/{i}", jni)
-        return
-    memo.learn(path, [(i, _unified_type_entry(acc, raw, f"{path}/{i}", jni)) for i, raw in memo.unseen(path, entries)])
-
-
-def _unified_type_entry(acc: Accumulator, raw: Any, epath: str, jni: bool) -> tuple:
-    """Check one entry of a unified ``reflection``/``jni`` array and add it; returns its entry keys."""
-    keys = []
-    _obj(raw, epath, _UNIFIED_TYPE_KEYS)
-    if "type" not in raw:
-        raise _fail(epath, "missing required key 'type'")
-    type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=True)
-    condition = _condition(acc, raw, epath, False)
-    _reasons(raw, epath, False)
-    flags = [k for k, v in raw.items() if k in UNIFIED_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
-    extras = {"jniAccessible", "serializable"}.intersection(flags)
-    if jni:
-        # The 1.0/1.1 top-level ``jni`` array: JNI registrations only.
-        _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
-        keys.append(("jni", (type_ref, condition)))
-        extras = extras - {"jniAccessible"}
-    else:
-        # Every entry registers its type for reflection, whatever else it marks it as; a
-        # bare proxy type is the exception: it defines the proxy class (the legacy
-        # proxy-config entry) and registers nothing for reflection.
-        is_proxy = isinstance(type_ref, ProxyType)
-        if is_proxy:
-            acc.proxies.add(ProxyEntry(type_ref.interfaces, condition))
-            keys.append(("proxies", (type_ref.interfaces, condition)))
-        if not is_proxy or len(flags) > len(extras) or "methods" in raw or "fields" in raw:
-            _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, extras)
-            keys.append(("reflection", (type_ref, condition)))
-    if "jniAccessible" in extras:
-        _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
-        keys.append(("jni", (type_ref, condition)))
-    if "serializable" in extras:
-        acc.serialization.add(SerializationEntry(type_ref, condition))
-        keys.append(("serialization", (type_ref, condition, None)))
-    return tuple(keys)
+    learned = []  # (index, entry keys) for the memo
+    for i, raw in (enumerate(entries) if memo is None else memo.unseen(path, entries)):
+        epath = f"{path}/{i}"
+        keys = []
+        _obj(raw, epath, _UNIFIED_TYPE_KEYS)
+        if "type" not in raw:
+            raise _fail(epath, "missing required key 'type'")
+        type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=True)
+        condition = _condition(acc, raw, epath, False)
+        _reasons(raw, epath, False)
+        flags = [k for k, v in raw.items() if k in UNIFIED_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
+        extras = {"jniAccessible", "serializable"}.intersection(flags)
+        if jni:
+            # The 1.0/1.1 top-level ``jni`` array: JNI registrations only.
+            _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
+            keys.append(("jni", (type_ref, condition)))
+            extras = extras - {"jniAccessible"}
+        else:
+            # Every entry registers its type for reflection, whatever else it marks it as; a
+            # bare proxy type is the exception: it defines the proxy class (the legacy
+            # proxy-config entry) and registers nothing for reflection.
+            is_proxy = isinstance(type_ref, ProxyType)
+            if is_proxy:
+                acc.proxies.add(ProxyEntry(type_ref.interfaces, condition))
+                keys.append(("proxies", (type_ref.interfaces, condition)))
+            if not is_proxy or len(flags) > len(extras) or "methods" in raw or "fields" in raw:
+                _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, extras)
+                keys.append(("reflection", (type_ref, condition)))
+        if "jniAccessible" in extras:
+            _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
+            keys.append(("jni", (type_ref, condition)))
+        if "serializable" in extras:
+            acc.serialization.add(SerializationEntry(type_ref, condition))
+            keys.append(("serialization", (type_ref, condition, None)))
+        learned.append((i, tuple(keys)))
+    if memo is not None:
+        memo.learn(path, learned)
 
 
 # -- the other legacy files -----------------------------------------------------------------
@@ -516,7 +512,7 @@ def _serialization_types(acc: Accumulator, data: Any, path: str, legacy: bool = 
         if legacy:
             if ("name" in raw) == ("type" in raw):
                 raise _fail(epath, "needs exactly one of 'name' or 'type'")
-            type_ref = (_type_name(raw["name"], epath + "/name") if "name" in raw
+            type_ref = (_java_name(raw["name"], epath + "/name") if "name" in raw
                         else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
         else:
             if "type" not in raw:
@@ -585,7 +581,7 @@ def _parse_unified(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -
         for section, entries in foreign.items():
             for i, raw in enumerate(_list(entries, f"/foreign/{section}")):
                 if type(raw) is not dict:
-                    raise _fail(f"/foreign/{section}/{i}", f"expected an object, found {_kind_of(raw)}")
+                    raise _fail(f"/foreign/{section}/{i}", f"expected an object, found {_type_name(raw)}")
                 deep = too_deep(raw)
                 if deep is not None:
                     raise _fail(f"/foreign/{section}/{i}{deep.rstrip('/')}", f"nested more than {MAX_DEPTH} levels deep")
