@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from contextlib import contextmanager
-from itertools import compress, repeat
+from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
@@ -122,8 +122,10 @@ class _FileMemo:
         new = set(keys).difference(seen)
         if not new:
             return ()
-        # File order, so the first bad entry is the one reported.
-        indexes = range(len(keys)) if len(new) == len(keys) else compress(range(len(keys)), map(new.__contains__, keys))
+        if len(new) == len(keys):
+            indexes: Iterable[int] = range(len(keys))
+        else:  # in file order, so the first bad entry is the one reported (a repeat once is enough)
+            indexes = sorted(map(dict(zip(keys, range(len(keys)))).__getitem__, new))
         if self._mode is _RAW:
             indexes = list(indexes)
             return zip(indexes, _strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
