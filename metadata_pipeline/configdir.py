@@ -86,14 +86,15 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def decode_json(data: bytes, path: Path) -> object:
+def decode_json(data: bytes, path: Path, canonical: list[bytes] | None = None) -> object:
     """Decode one file's bytes; a malformed or truncated file is an ``InvalidMetadata`` saying where.
 
     Stricter than orjson alone, each with a JSON pointer: a key given twice in one object;
     nesting deeper than ``MAX_DEPTH`` where orjson cannot even write the value back (shallower
     excess the parser rejects by shape, ``foreign`` entries and the schemas by depth); in
     files with ``foreign`` entries (kept verbatim) an integer beyond 64 bits, which orjson would
-    turn into a float.
+    turn into a float. With ``canonical``, orjson's indented text of the value is appended to it
+    (the check needs it anyway; the merge's reader keys entries by it).
     """
     if not data.strip():
         raise InvalidMetadata("empty file (an agent killed while writing leaves these)", "", str(path))
@@ -104,12 +105,12 @@ def decode_json(data: bytes, path: Path) -> object:
         raise InvalidMetadata(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{truncated}",
                               "", str(path)) from None
     try:
-        canonical = orjson.dumps(doc)
+        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
     except orjson.JSONEncodeError:  # orjson writes at most 254 levels: deeper than we allow anyway
-        canonical = None
+        text = None
     # A key given twice leaves one ':' fewer after decoding: cheap to see, exact to locate. (A
     # ':' written as \u003a would hide one, so such files are always checked the slow way.)
-    if canonical is None or canonical.count(b":") != data.count(b":") or b"\\u003" in data:
+    if text is None or text.count(b":") != data.count(b":") or b"\\u003" in data:
         deep = too_deep(doc)
         if deep is not None:
             raise InvalidMetadata(f"nested more than {MAX_DEPTH} levels deep", deep, str(path))
@@ -122,6 +123,8 @@ def decode_json(data: bytes, path: Path) -> object:
         big = _pointer_of(doc, lambda v: type(v) is _OutOfRange)
         if big is not None:
             raise InvalidMetadata("integer does not fit in 64 bits", big, str(path))
+    if canonical is not None:
+        canonical.append(text)
     return doc
 
 
@@ -235,7 +238,8 @@ def _load(dirs: list[ConfigDir], skip_invalid: bool, allow_stale_locks: bool, pr
                     add_to(part, kind, data)
                     total.absorb(part, cdir.label)
                 else:
-                    reader.add(kind, _read_bytes(path), cdir.label, lambda raw: decode_json(raw, path))
+                    reader.add(kind, _read_bytes(path), cdir.label,
+                               lambda raw, canonical: decode_json(raw, path, canonical))
             except InvalidMetadata as exc:
                 located = exc if exc.file else exc.located(str(path))
                 if not skip_invalid:

@@ -59,7 +59,7 @@ class _NotThisLayout(Exception):
     """A raw chunk that is not a whole, strict JSON object: read the file the general way."""
 
 
-def _split_entries(text: bytes, indent: bytes) -> list[bytes] | None:
+def _split_entries(text: bytes, indent: bytes, outer: bytes = b"") -> list[bytes] | None:
     """The entries of a top-level array of objects laid out one per block at ``indent``.
 
     ``[\n{..\n},\n{..\n}\n]`` (the agent's layout, indent ``b""``), two-space indented, and
@@ -67,7 +67,8 @@ def _split_entries(text: bytes, indent: bytes) -> list[bytes] | None:
     separator can only stand between top-level entries: once every chunk decodes as an
     object, the split is exact.
     """
-    head, sep, tail = b"[\n" + indent + b"{", b"\n" + indent + b"},\n" + indent + b"{", b"\n" + indent + b"}\n]"
+    head, sep = b"[\n" + indent + b"{", b"\n" + indent + b"},\n" + indent + b"{"
+    tail = b"\n" + indent + b"}\n" + outer + b"]"
     if not (text.startswith(head) and text.endswith(tail)) or len(text) < len(head) + len(tail):
         return None
     return text[len(head):-len(tail)].split(sep)  # each is an entry without its braces
@@ -105,9 +106,11 @@ class _FileMemo:
     ``_CANONICAL`` mode they are decoded values, keyed by their canonical bytes.
     """
 
-    __slots__ = ("_known", "_kind", "_mode", "_sections", "learned", "provenance")
+    __slots__ = ("_canonical", "_known", "_kind", "_mode", "_sections", "learned", "provenance")
 
-    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool) -> None:
+    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool,
+                 canonical: bytes | None = None) -> None:
+        self._canonical = canonical
         self._known = known
         self._kind = kind
         self._mode = mode
@@ -116,7 +119,7 @@ class _FileMemo:
         self.provenance = provenance
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
-        keys = entries if self._mode is _RAW else _canonical_keys(entries)
+        keys = entries if self._mode is _RAW else _canonical_keys(entries, section, self._canonical)
         self._sections.append((section, keys))
         seen = self._known.get((self._mode, self._kind, section), {})
         new = set(keys).difference(seen)
@@ -149,9 +152,19 @@ class _FileMemo:
         return out
 
 
-def _canonical_keys(entries: list) -> list[bytes]:
-    """One canonical text per decoded entry: one orjson call for the whole array, then a split."""
-    keys = _split_entries(orjson.dumps(entries, option=orjson.OPT_INDENT_2), b"  ")
+def _canonical_keys(entries: list, section: str, canonical: bytes | None) -> list[bytes]:
+    """One canonical text per decoded entry: a split of orjson's indented text of the file (or
+    of the array, when the decoder did not give it)."""
+    keys = None
+    if canonical is None:
+        keys = _split_entries(orjson.dumps(entries, option=orjson.OPT_INDENT_2), b"  ")
+    elif not section:  # a legacy file: the text is the array
+        keys = _split_entries(canonical, b"  ")
+    else:  # a top-level key of the unified file: its array is at indent 2, entries at 4
+        start = canonical.find(b'\n  "' + section[1:].encode() + b'": [\n')
+        end = canonical.find(b"\n  ]", start)
+        if start >= 0 and end >= 0:
+            keys = _split_entries(canonical[canonical.index(b"[", start):end + 4], b"    ", b"  ")
     if keys is None or len(keys) != len(entries):  # not all non-empty objects: rare, and invalid
         keys = list(map(orjson.dumps, entries))
     return keys
@@ -166,8 +179,9 @@ class DedupingReader:
         self._files: dict[bytes, list[EntryKey]] = {}
         self._entries: dict[tuple, dict[bytes, tuple]] = {}
 
-    def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[[bytes], object]) -> None:
-        """Add one file's bytes; ``decode(data)`` is the JSON decoder (raises on bad JSON).
+    def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[..., object]) -> None:
+        """Add one file's bytes; ``decode(data, canonical)`` is the JSON decoder (raises on bad
+        JSON), which may append orjson's ``OPT_INDENT_2`` text of the value to ``canonical``.
 
         Raises ``InvalidMetadata`` for a bad entry; nothing of the file is added then.
         """
@@ -189,8 +203,11 @@ class DedupingReader:
                 if self.provenance:
                     self.total.add_sources(known, label)
                 return
-            part, memo = Accumulator(label), _FileMemo(self._entries, kind, _CANONICAL, self.provenance)
-            add_to(part, kind, decode(data), memo)
+            canonical: list[bytes] = []
+            doc = decode(data, canonical)
+            part = Accumulator(label)
+            memo = _FileMemo(self._entries, kind, _CANONICAL, self.provenance, canonical[0] if canonical else None)
+            add_to(part, kind, doc, memo)
         memoised = memo.commit()
         keys = [*part.entry_keys(), *memoised] if self.provenance else []
         self.total.absorb(part, label)

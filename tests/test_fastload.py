@@ -36,12 +36,20 @@ def plain(files: list[tuple[FileKind, object, str]]) -> Accumulator:
     return acc
 
 
-def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout) -> Accumulator:
+def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout,
+            decode=lambda b, canonical: json.loads(b)) -> Accumulator:
     acc = Accumulator().track_provenance()
     reader = DedupingReader(acc, provenance=True)
     for kind, doc, label in files:
-        reader.add(kind, layout(doc), label, json.loads)
+        reader.add(kind, layout(doc), label, decode)
     return acc
+
+
+def strict_decode(data: bytes, canonical: list) -> object:
+    """The merge's own decoder, which also hands the reader orjson's canonical text."""
+    from metadata_pipeline.configdir import decode_json
+
+    return decode_json(data, Path("f.json"), canonical)
 
 
 @given(st.lists(config_dir_documents(), min_size=1, max_size=6))
@@ -60,11 +68,11 @@ def test_a_bad_entry_is_located_and_teaches_nothing() -> None:
     acc = Accumulator()
     reader = DedupingReader(acc, provenance=False)
     with pytest.raises(InvalidMetadata) as info:
-        reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}] + bad), "t1", json.loads)
+        reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}] + bad), "t1", lambda b, canonical: json.loads(b))
     assert info.value.entry == "/3/fields/0/name"
     assert acc.build().reflection == ()
     # new.N was read in the failed file: it must not count as known later.
-    reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}]), "t2", json.loads)
+    reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}]), "t2", lambda b, canonical: json.loads(b))
     assert [e.type for e in acc.build().reflection] == ["new.N"]
 
 
@@ -78,7 +86,7 @@ def test_truncated_agent_file_is_an_error_from_the_general_decoder() -> None:
     text = agent_layout([{"name": "a.A"}, {"name": "b.B"}])[:-8]
     reader = DedupingReader(Accumulator(), provenance=False)
     with pytest.raises(json.JSONDecodeError):
-        reader.add(FileKind.REFLECT, text, "t", json.loads)
+        reader.add(FileKind.REFLECT, text, "t", lambda b, canonical: json.loads(b))
 
 
 # -- every layout, one reader -------------------------------------------------------------------
@@ -100,8 +108,8 @@ def test_every_layout_merges_the_same(layout, dirs) -> None:
     # Mixed in one run: entries known from one layout are recognised in another.
     mixed = lambda d: (layout if hash(json.dumps(d, sort_keys=True)) % 2 else agent_layout)(d)  # noqa: E731
     expected = plain(files)
-    for chosen in (layout, mixed):
-        got = deduped(files, chosen)
+    for chosen, decode in ((layout, strict_decode), (mixed, strict_decode), (layout, lambda b, c: json.loads(b))):
+        got = deduped(files, chosen, decode)
         assert got.build() == expected.build()
         assert got.provenance() == expected.provenance()
 
@@ -150,7 +158,7 @@ def test_duplicate_keys_are_rejected_with_a_pointer(tmp_path, text, pointer) -> 
 
 def test_a_duplicate_key_in_an_entry_seen_before_is_still_an_error() -> None:
     reader = DedupingReader(Accumulator(), provenance=False)
-    decode = lambda b: __import__("metadata_pipeline.configdir", fromlist=["x"]).decode_json(b, "f")  # noqa: E731
+    decode = lambda b, c: __import__("metadata_pipeline.configdir", fromlist=["x"]).decode_json(b, "f", c)  # noqa: E731
     reader.add(FileKind.REFLECT, agent_layout([{"name": "a.A"}, {"name": "b.B"}]), "t1", decode)
     with pytest.raises(InvalidMetadata, match="duplicate key 'name'"):
         reader.add(FileKind.REFLECT, AGENT_DUPLICATE.replace('"c.C"', '"b.B"').encode(), "t2", decode)
@@ -243,3 +251,18 @@ def test_deep_nesting_in_the_agent_layout_is_a_clear_error(tmp_path) -> None:
     text = agent_layout([{"name": "a.A"}]).decode().replace('"a.A"', '"a.A",\n  "reasons":' + _nested(300))
     d = write_dir(tmp_path / "in", {"reflect-config.json": text})
     assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), "reflect-config.json", "nested")
+
+
+def test_unified_sections_are_keyed_from_the_decoders_canonical_text() -> None:
+    import orjson
+
+    from metadata_pipeline.fastload import _canonical_keys
+
+    doc = {"comment": "x", "reflection": [{"type": "a.A", "methods": [{"name": "m", "parameterTypes": []}]},
+                                          {"type": "b.B", "fields": [{"name": "f"}]}],
+           "jni": [{"type": "c.C"}], "resources": [{"glob": "a"}]}
+    canonical: list = []
+    assert strict_decode(json.dumps(doc, separators=(",", ":")).encode(), canonical) == doc
+    for section in ("reflection", "jni"):
+        keys = _canonical_keys(doc[section], f"/{section}", canonical[0])
+        assert [orjson.loads(b"{" + k + b"\n}") for k in keys] == doc[section]
