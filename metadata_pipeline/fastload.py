@@ -156,6 +156,8 @@ def _canonical_keys(entries: list, section: str, canonical: bytes | None) -> lis
     """One canonical text per decoded entry: a split of orjson's indented text of the file (or
     of the array, when the decoder did not give it)."""
     keys = None
+    if not entries:
+        return []
     if canonical is None:
         keys = _split_entries(orjson.dumps(entries, option=orjson.OPT_INDENT_2), b"  ")
     elif not section:  # a legacy file: the text is the array
