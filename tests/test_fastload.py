@@ -206,6 +206,8 @@ def test_integers_beyond_64_bits_in_foreign_entries_are_an_error_not_a_float(tmp
 
 @pytest.mark.parametrize("entry, pointer, problem", [
     ({"name": "[Q"}, "/0/name", "malformed array type descriptor '[Q'"),
+    # found by the stress profile of tests/test_fuzz_cli.py: became "[La.B[]", which no writer takes
+    ({"name": "[L[La.B;"}, "/0/name", "malformed array type descriptor"),
     ({"name": ""}, "/0/name", "empty type name"),
     ({"name": "a\u0000b"}, "/0/name", "NUL"),
     ({"name": "a.A", "condition": {"typeReachable": "["}}, "/0/condition/typeReachable", "malformed array type"),

@@ -95,7 +95,7 @@ def test_parser_and_schema_agree_on_real_files(path: Path) -> None:
 
 _ODD_VALUES = [None, 1, 2.5, True, "x", [], {}, ["x"], [1], {"name": "x"}, {"proxy": ["a.I"]}, {"typeReached": "a"},
                # type names the format forbids: empty, with a NUL, a malformed array descriptor
-               "", "a\u0000b", "[", "[Q", "[L;", "[B\n", "[Ljava.lang.String;", [""], ["["], {"typeReachable": "["}]
+               "", "a\u0000b", "[", "[Q", "[L;", "[B\n", "[L[La.B;", "[La;b;", "[Ljava.lang.String;", [""], ["["], {"typeReachable": "["}]
 _ODD_KEYS = ["bogus", "name", "type", "condition", "typeReachable", "typeReached", "methods", "interfaces",
              "pattern", "glob", "bundle", "module", "locales", "parameterTypes", "allowWrite", "jniAccessible",
              "queryAllDeclaredMethods", "reason", "reasons", "lambda", "proxy", "hash", "includes", "excludes"]
