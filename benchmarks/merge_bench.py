@@ -13,10 +13,16 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
 - check_seconds / check_to_floor_ratio: ``merge --check`` of ~50 MB of collected input from
   Kafka-like tests (their merge is Kafka-sized, ~330 types) against committed configs that
   differ by two entries: should be dominated by reading the input,
-- diff_kafka_sized_seconds: ``diff`` of two Kafka-sized config dirs (target: well under 1 s).
+- diff_kafka_sized_seconds: ``diff`` of two Kafka-sized config dirs (target: well under 1 s),
+- layout_<layout>_*: the same entries written in each layout (``agent``: GraalVM for JDK 17/21,
+  entries at column 0; ``indented``; ``minified``; ``unified``: reachability-metadata.json as
+  GraalVM 24.1+/25 agents write it; ``mixed``: dirs in each of those in turn): floor, merge,
+  merge_to_floor_ratio (target <= 1.5 on every layout), the same in CPU seconds (steadier on a
+  shared machine), peak RSS and the merged model's MiB.
 
   python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
   python benchmarks/merge_bench.py            # >= 200 MB
+  python benchmarks/merge_bench.py --layouts-only    # only the per-layout table (130 MB each)
 """
 
 from __future__ import annotations
@@ -62,13 +68,64 @@ def agent_layout(doc: object) -> str:
     return "[\n" + ",\n".join(entries) + "\n]\n"
 
 
+def indented_layout(doc: object) -> str:
+    """Two-space indentation, as other writers (and GraalVM 24.1+ for every file) lay JSON out."""
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def minified_layout(doc: object) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _unified_type(entry: dict, jni: bool) -> dict:
+    """A legacy reflect entry as the GraalVM 24.1+/25 agent writes it in reachability-metadata.json."""
+    out: dict = {}
+    if "condition" in entry:
+        out["condition"] = {"typeReached": entry["condition"]["typeReachable"]}
+    out["type"] = entry["name"]
+    if jni:
+        out["jniAccessible"] = True
+    for flag in ("allDeclaredFields",):
+        if entry.get(flag):
+            out[flag] = True
+    # queried members and queryAll* do not exist in the unified format: the agent writes them as methods.
+    methods = entry.get("methods", []) + entry.get("queriedMethods", [])
+    if methods:
+        out["methods"] = methods
+    if "fields" in entry:
+        out["fields"] = entry["fields"]
+    return out
+
+
+def unified_files(files: dict[str, object]) -> dict[str, object]:
+    """The same per-process output as one ``reachability-metadata.json`` (GraalVM 24.1+/25 agent)."""
+    jni = {e["name"] for e in files["jni-config.json"]}
+    reflection = [_unified_type(e, e["name"] in jni) for e in files["reflect-config.json"]]
+    reflection.append({"type": {"proxy": ["java.lang.Runnable"]}})
+    reflection.append({"type": "java.lang.Long", "serializable": True})
+    resources = [{"glob": p["pattern"][2:-2]} for p in files["resource-config.json"]["resources"]["includes"]]
+    return {"reachability-metadata.json": {"reflection": reflection, "resources": resources}}
+
+
+LAYOUTS = {
+    "agent": agent_layout,
+    "indented": indented_layout,
+    "minified": minified_layout,
+    "unified": indented_layout,
+    "mixed": None,  # each config dir in one of the four above, in turn
+}
+
+
 def generate(root: Path, target_mb: int, seed: int = 7, shared_types: int = 6000, own_types: int = 300,
-             varied: float = 0.03) -> tuple[int, int]:
+             varied: float = 0.03, layout: str = "agent") -> tuple[int, int]:
     """Write per-test dirs until ``target_mb`` is reached; returns (dirs, bytes).
 
     Each broker JVM touches most of ``shared_types``, ``own_types`` of its own, and uses a
-    ``varied`` fraction of the shared ones a little differently (an extra member).
+    ``varied`` fraction of the shared ones a little differently (an extra member). ``layout``
+    is one of ``LAYOUTS``: how the files are written (``unified``: one reachability-metadata.json
+    per dir instead of the six legacy files).
     """
+    cycle = ["agent", "indented", "minified", "unified"]
     rnd = random.Random(seed)
     shared = list(range(shared_types))  # what every broker JVM touches
     written = dirs = 0
@@ -90,8 +147,11 @@ def generate(root: Path, target_mb: int, seed: int = 7, shared_types: int = 6000
                 "serialization-config.json": {"types": [{"name": "java.lang.Long"}], "lambdaCapturingTypes": [], "proxies": []},
                 "predefined-classes-config.json": [{"type": "agent-extracted", "classes": []}],
             }
+            this = cycle[dirs % len(cycle)] if layout == "mixed" else layout
+            if this == "unified":
+                files = unified_files(files)
             for name, doc in files.items():
-                text = agent_layout(doc)
+                text = LAYOUTS[this](doc)
                 (d / name).write_text(text)
                 written += len(text)
             dirs += 1
@@ -103,11 +163,17 @@ def _files(root: Path) -> list[Path]:
     return sorted(root.rglob("*.json"))
 
 
+# CPU seconds of the last timed phase in this process: on a shared machine wall time measures
+# the neighbours as much as the code; CPU time is what the code itself costs.
+_CPU = [0.0]
+
+
 def phase_floor(root: str) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path in _files(Path(root)):
         with open(path, "rb") as fh:
             json.load(fh)
+    _CPU[0] = time.process_time() - cpu
     return time.perf_counter() - start
 
 
@@ -117,10 +183,11 @@ def phase_merge(root: str) -> float:
 
     out = tempfile.mkdtemp(prefix="merge-bench-out-")
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = cli(["merge", root, "-o", str(Path(out) / "native-image-configs"), *FILTER])
         seconds = time.perf_counter() - start
+        _CPU[0] = time.process_time() - cpu
     finally:
         shutil.rmtree(out, ignore_errors=True)
     assert code == 0
@@ -208,7 +275,7 @@ def phase_diff(_: str) -> float:
 
 def _child(fn, root: str, queue) -> None:
     seconds = fn(root)
-    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _CPU[0]))
 
 
 def measure(fn, root: Path) -> tuple[float, float]:
@@ -217,18 +284,71 @@ def measure(fn, root: Path) -> tuple[float, float]:
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(fn, str(root), queue))
     proc.start()
-    seconds, rss = queue.get()
+    seconds, rss, _CPU[0] = queue.get()
     proc.join()
     return seconds, rss
+
+
+def phase_model(root: str) -> float:
+    """MiB the merged model itself holds: resident memory after ``load`` minus before."""
+    from metadata_pipeline.configdir import load
+
+    before = _rss_now()
+    result = load([root])
+    after = _rss_now()
+    assert result.metadata.reflection
+    return after - before
+
+
+def _rss_now() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def layout_table(target: int) -> list[str]:
+    """Floor, merge and their ratio for every layout of the same entries, in this one run."""
+    lines = []
+    for layout in LAYOUTS:
+        root = Path(tempfile.mkdtemp(prefix=f"merge-bench-{layout}-"))
+        try:
+            dirs, size = generate(root, target, layout=layout)
+            measure(phase_floor, root)  # warm the page cache
+            floor, _ = measure(phase_floor, root)
+            floor_cpu = _CPU[0]
+            merge, merge_rss = measure(phase_merge, root)
+            merge_cpu = _CPU[0]
+            model, _ = measure(phase_model, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print(f"{layout}: {dirs} dirs, {size / 1e6:.0f} MB, floor {floor:.3f} s ({floor_cpu:.3f} s CPU), "
+              f"merge {merge:.3f} s ({merge_cpu:.3f} s CPU), ratio {merge / floor:.2f} (CPU {merge_cpu / floor_cpu:.2f})",
+              file=sys.stderr)
+        lines += [f"layout_{layout}_input_mb={size / 1e6:.1f}",
+                  f"layout_{layout}_parse_floor_seconds={floor:.3f}",
+                  f"layout_{layout}_merge_seconds={merge:.3f}",
+                  f"layout_{layout}_parse_floor_cpu_seconds={floor_cpu:.3f}",
+                  f"layout_{layout}_merge_cpu_seconds={merge_cpu:.3f}",
+                  f"layout_{layout}_merge_peak_rss_mib={merge_rss:.0f}",
+                  f"layout_{layout}_model_mib={model:.0f}",
+                  f"layout_{layout}_merge_to_floor_ratio={merge / floor:.3f}",
+                  f"layout_{layout}_merge_to_floor_cpu_ratio={merge_cpu / floor_cpu:.3f}"]
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="about 40 MB of input instead of 220 MB")
     parser.add_argument("--mb", type=int, help="input size in MB (overrides --quick)")
+    parser.add_argument("--layout-mb", type=int,
+                        help="input size per layout for the layout table (default 130, 30 with --quick)")
+    parser.add_argument("--layouts-only", action="store_true", help="only the per-layout table")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive baseline")
     args = parser.parse_args()
     target = args.mb or (40 if args.quick else 220)
+    table = layout_table(args.layout_mb or (30 if args.quick else 130))
+    if args.layouts_only:
+        print("\n".join(table))
+        return 0
     root = Path(tempfile.mkdtemp(prefix="merge-bench-"))
     try:
         dirs, size = generate(root, target)
@@ -263,6 +383,7 @@ def main() -> int:
         print(f"naive_seconds={naive:.3f}")
         print(f"naive_to_merge_ratio={naive / merge:.2f}")
         print(f"naive_peak_rss_mib={naive_rss:.0f}")
+    print("\n".join(table))
     return 0
 
 

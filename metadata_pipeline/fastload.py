@@ -1,17 +1,19 @@
-"""Reading many agent outputs fast: skip what an earlier input already said, byte for byte.
+"""Reading many agent outputs fast: skip what an earlier input already said.
 
 Per-test collection yields hundreds of config dirs that mostly repeat each other: every
 broker JVM reflects on the same classes in every test, and the agent writes an entry the
-same way each time. Decoding and checking each repeat would cost far more than the merge,
-so this reader remembers what it has seen:
+same way each time. Checking each repeat would cost far more than the merge, so this reader
+remembers what it has seen:
 
 - a whole file identical to one already read adds nothing (its entries are known);
-- in reflect/jni files in the agent's own layout (GraalVM for JDK 17/21: top-level entries
-  at column 0, separated by a ``},`` line), each entry's text is looked up before it is
-  decoded; only new texts are decoded and checked, each on its own.
+- every file is decoded once (orjson); the entries of its big arrays (legacy reflect/jni
+  files, the unified ``reflection``/``jni`` sections) are then keyed by their canonical bytes
+  (``orjson.dumps`` of the decoded entry, one C call each), and only keys not seen before are
+  checked and added, each on its own.
 
-Skipping is exact, not a heuristic: identical bytes are an identical entry, and the merge is
-idempotent. Any file not in that layout takes the general path (decode, check, add).
+One path for every layout (the agent's, indented, minified, unified): the key is the decoded
+entry, not its text. Skipping is exact, not a heuristic: equal canonical bytes are an equal
+entry, and the merge is idempotent.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from __future__ import annotations
 import gc
 import hashlib
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from itertools import repeat
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey
-from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
+from metadata_pipeline.core.parse import add_to
 
 __all__ = ["DedupingReader", "paused_gc"]
 
@@ -49,82 +51,172 @@ def paused_gc() -> Iterator[None]:
         if was_enabled:
             gc.enable()
 
-_HEAD, _SEP, _TAIL = b"[\n{", b"\n},\n{", b"\n}\n]"
-_TABLE = {FileKind.REFLECT: "reflection", FileKind.JNI: "jni"}
+
+_RAW, _CANONICAL = "raw", "canonical"
+
+
+class _NotThisLayout(Exception):
+    """A raw chunk that is not a whole, strict JSON object: read the file the general way."""
+
+
+def _split_entries(text: bytes, indent: bytes, outer: bytes = b"") -> list[bytes] | None:
+    """The entries of a top-level array of objects laid out one per block at ``indent``.
+
+    ``[\n{..\n},\n{..\n}\n]`` (the agent's layout, indent ``b""``), two-space indented, and
+    orjson's own ``OPT_INDENT_2`` output alike. Strings cannot hold a raw newline, so the
+    separator can only stand between top-level entries: once every chunk decodes as an
+    object, the split is exact.
+    """
+    head, sep = b"[\n" + indent + b"{", b"\n" + indent + b"},\n" + indent + b"{"
+    tail = b"\n" + indent + b"}\n" + outer + b"]"
+    if not (text.startswith(head) and text.endswith(tail)) or len(text) < len(head) + len(tail):
+        return None
+    return text[len(head):-len(tail)].split(sep)  # each is an entry without its braces
+
+
+def _raw_entries(data: bytes) -> list[bytes] | None:
+    if b"\\u003" in data:  # an escaped ':' could hide a duplicate key from the check below
+        return None
+    body = data.strip(b" \t\r\n")  # JSON's whitespace only (not a form feed)
+    for indent in (b"", b"  ", b"    "):
+        chunks = _split_entries(body, indent)
+        if chunks is not None:
+            return chunks
+    return None
+
+
+def _strict_objects(chunks: list[bytes]) -> list[dict]:
+    """Decode raw entries; anything not plainly strict objects sends the file the general way."""
+    try:
+        raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
+        # A duplicate key leaves one ':' fewer once decoded (``_raw_entries`` let no escaped ':' in).
+        if sum(map(bytes.count, chunks, repeat(b":"))) != orjson.dumps(raws).count(b":"):
+            raise _NotThisLayout
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
+        raise _NotThisLayout from None
+    return raws
+
+
+class _FileMemo:
+    """The ``EntryMemo`` of one file: what the reader knows, plus what this file teaches.
+
+    What the file teaches is kept apart until the whole file was read without error: a bad
+    file adds nothing, not even to what is known. In ``_RAW`` mode the entries handed to the
+    parser are the raw texts of a file split by ``_raw_entries`` (decoded here when new); in
+    ``_CANONICAL`` mode they are decoded values, keyed by their canonical bytes.
+    """
+
+    __slots__ = ("_canonical", "_known", "_kind", "_mode", "_sections", "learned", "provenance")
+
+    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool,
+                 canonical: bytes | None = None) -> None:
+        self._canonical = canonical
+        self._known = known
+        self._kind = kind
+        self._mode = mode
+        self._sections: list[tuple[str, list[bytes]]] = []
+        self.learned: dict[str, dict[bytes, tuple]] = {}
+        self.provenance = provenance
+
+    def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
+        keys = entries if self._mode is _RAW else _canonical_keys(entries, section, self._canonical)
+        self._sections.append((section, keys))
+        seen = self._known.get((self._mode, self._kind, section), {})
+        new = set(keys).difference(seen)
+        if not new:
+            return ()
+        if len(new) == len(keys):
+            indexes: Iterable[int] = range(len(keys))
+        else:  # in file order, so the first bad entry is the one reported (a repeat once is enough)
+            indexes = sorted(map(dict(zip(keys, range(len(keys)))).__getitem__, new))
+        if self._mode is _RAW:
+            indexes = list(indexes)
+            return zip(indexes, _strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
+        return ((i, entries[i]) for i in indexes)
+
+    def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
+        keys = self._sections[-1][1]
+        self.learned.setdefault(section, {}).update((keys[i], entry_keys) for i, entry_keys in learned)
+
+    def commit(self) -> list[EntryKey]:
+        """Remember what the file taught; the entry keys of all its memoised entries."""
+        for section, learned in self.learned.items():
+            self._known.setdefault((self._mode, self._kind, section), {}).update(learned)
+        if not self.provenance:
+            return []
+        out: list[EntryKey] = []
+        for section, keys in self._sections:
+            known = self._known.get((self._mode, self._kind, section), {})
+            for k in keys:
+                out.extend(known[k])
+        return out
+
+
+def _canonical_keys(entries: list, section: str, canonical: bytes | None) -> list[bytes]:
+    """One canonical text per decoded entry: a split of orjson's indented text of the file (or
+    of the array, when the decoder did not give it)."""
+    keys = None
+    if not entries:
+        return []
+    if canonical is None:
+        keys = _split_entries(orjson.dumps(entries, option=orjson.OPT_INDENT_2), b"  ")
+    elif not section:  # a legacy file: the text is the array
+        keys = _split_entries(canonical, b"  ")
+    else:  # a top-level key of the unified file: its array is at indent 2, entries at 4
+        start = canonical.find(b'\n  "' + section[1:].encode() + b'": [\n')
+        end = canonical.find(b"\n  ]", start)
+        if start >= 0 and end >= 0:
+            keys = _split_entries(canonical[canonical.index(b"[", start):end + 4], b"    ", b"  ")
+    if keys is None or len(keys) != len(entries):  # not all non-empty objects: rare, and invalid
+        keys = list(map(orjson.dumps, entries))
+    return keys
 
 
 class DedupingReader:
-    """Adds files to one accumulator, decoding only content not seen before."""
+    """Adds files to one accumulator, checking only content not seen before."""
 
     def __init__(self, total: Accumulator, provenance: bool) -> None:
         self.total = total
         self.provenance = provenance
         self._files: dict[bytes, list[EntryKey]] = {}
-        self._entries: dict[FileKind, dict[bytes, tuple]] = {}
+        self._entries: dict[tuple, dict[bytes, tuple]] = {}
 
-    def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[[bytes], object]) -> None:
-        """Add one file's bytes; ``decode(data)`` is the general JSON decoder (raises on bad JSON).
+    def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[..., object]) -> None:
+        """Add one file's bytes; ``decode(data, canonical)`` is the JSON decoder (raises on bad
+        JSON), which may append orjson's ``OPT_INDENT_2`` text of the value to ``canonical``.
 
         Raises ``InvalidMetadata`` for a bad entry; nothing of the file is added then.
         """
-        if kind in _TABLE:
-            part = Accumulator(label)
-            new: dict[bytes, tuple] = {}
-            keys = self._add_agent_layout(part, kind, data, new)
-            if keys is not None:
-                # Only a file that was read whole teaches us anything: a bad one adds nothing.
-                self._entries.setdefault(kind, {}).update(new)
-                self._fold(part, keys, label)
+        part, digest = None, None
+        if kind in _LEGACY_TYPES:
+            # The agent's own layout (and the same indented): split the text, decode only new entries.
+            chunks = _raw_entries(data)
+            if chunks is not None:
+                part, memo = Accumulator(label), _FileMemo(self._entries, kind, _RAW, self.provenance)
+                try:
+                    add_to(part, kind, chunks, memo)
+                except _NotThisLayout:
+                    part = None
+        if part is None:
+            # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
+            digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
+            known = self._files.get(digest)
+            if known is not None:
+                if self.provenance:
+                    self.total.add_sources(known, label)
                 return
-        # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
-        digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
-        known = self._files.get(digest)
-        if known is not None:
-            if self.provenance:
-                self.total.add_sources(known, label)
-            return
-        part = Accumulator(label)
-        add_to(part, kind, decode(data))
-        keys = list(part.entry_keys()) if self.provenance else []
-        self._fold(part, keys, label)
-        self._files[digest] = keys
-
-    def _fold(self, part: Accumulator, keys: list[EntryKey], label: str) -> None:
+            canonical: list[bytes] = []
+            doc = decode(data, canonical)
+            part = Accumulator(label)
+            memo = _FileMemo(self._entries, kind, _CANONICAL, self.provenance, canonical[0] if canonical else None)
+            add_to(part, kind, doc, memo)
+        memoised = memo.commit()
+        keys = [*part.entry_keys(), *memoised] if self.provenance else []
         self.total.absorb(part, label)
         if self.provenance:
             self.total.add_sources(keys, label)
-
-    def _add_agent_layout(self, part: Accumulator, kind: FileKind, data: bytes,
-                          new: dict[bytes, tuple]) -> list[EntryKey] | None:
-        """Entries of a reflect/jni file in the agent's layout; None when it is not in it."""
-        body = data.strip()
-        if not (body.startswith(_HEAD) and body.endswith(_TAIL)) or len(body) < len(_HEAD) + len(_TAIL):
-            return None
-        chunks = body[len(_HEAD):-len(_TAIL)].split(_SEP)
-        seen = self._entries.setdefault(kind, {})
-        # The hot spot: most entries were seen before. A C-level set difference finds the new
-        # ones; their order does not matter to the merge (errors are located below).
-        for chunk in set(chunks).difference(seen):
-            try:
-                raw = orjson.loads(b"{" + chunk + b"\n}")
-            except orjson.JSONDecodeError:
-                return None  # not the layout after all (or broken): the general path says why
-            try:
-                new[chunk] = add_legacy_type_entry(part, kind, raw, "")
-            except InvalidMetadata:
-                raise _first_error(kind, chunks) from None
-        if not self.provenance:
-            return []
-        table = _TABLE[kind]
-        return [(table, seen.get(c) or new[c]) for c in chunks]
+        if digest is not None:
+            self._files[digest] = keys
 
 
-def _first_error(kind: FileKind, chunks: list[bytes]) -> InvalidMetadata:
-    """The first bad entry in file order, with its JSON pointer (error path only)."""
-    scratch = Accumulator()
-    for index, chunk in enumerate(chunks):
-        try:
-            add_legacy_type_entry(scratch, kind, orjson.loads(b"{" + chunk + b"\n}"), f"/{index}")
-        except InvalidMetadata as exc:
-            return exc
-    raise AssertionError("an entry failed once and then passed")
+_LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)

@@ -15,6 +15,7 @@ from typing import Any
 
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
+from metadata_pipeline.core.parse import MAX_DEPTH, TYPE_NAME_PATTERN, too_deep
 
 __all__ = ["schema_for", "schema_errors", "check_schema"]
 
@@ -34,12 +35,25 @@ def _validator(kind: FileKind):
     return Draft202012Validator(schema)
 
 
+_MESSAGE_MAX = 200  # jsonschema quotes the whole offending value: a 10 MB string would be one line
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _pointer(path: Any) -> str:
-    return "/" + "/".join(str(p) for p in path) if path else "/"
+    return "/" + "/".join(_short(str(p).replace("~", "~0").replace("/", "~1"), 80) for p in path) if path else "/"
 
 
 def schema_errors(kind: FileKind, data: Any) -> list[InvalidMetadata]:
-    """Every schema violation, deepest entry first within each top-level entry."""
+    """Every schema violation, deepest entry first within each top-level entry.
+
+    Nesting is bounded first (``MAX_DEPTH``): jsonschema recurses once per level.
+    """
+    deep = too_deep(data)
+    if deep is not None:
+        return [InvalidMetadata(f"nested more than {MAX_DEPTH} levels deep", deep)]
     errors = sorted(_validator(kind).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), -len(e.absolute_path)))
     out = []
     for error in errors:
@@ -47,7 +61,11 @@ def schema_errors(kind: FileKind, data: Any) -> list[InvalidMetadata]:
         from jsonschema.exceptions import best_match
 
         best = best_match([error]) if error.context else error
-        out.append(InvalidMetadata(best.message, _pointer(best.absolute_path)))
+        if best.validator == "pattern" and best.validator_value == TYPE_NAME_PATTERN:
+            message = f"{_short(repr(best.instance), 80)} is not a type name (empty, a NUL, or a malformed array descriptor)"
+        else:
+            message = _short(best.message, _MESSAGE_MAX)
+        out.append(InvalidMetadata(message, _pointer(best.absolute_path)))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -35,12 +36,20 @@ def plain(files: list[tuple[FileKind, object, str]]) -> Accumulator:
     return acc
 
 
-def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout) -> Accumulator:
+def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout,
+            decode=lambda b, canonical: json.loads(b)) -> Accumulator:
     acc = Accumulator().track_provenance()
     reader = DedupingReader(acc, provenance=True)
     for kind, doc, label in files:
-        reader.add(kind, layout(doc), label, json.loads)
+        reader.add(kind, layout(doc), label, decode)
     return acc
+
+
+def strict_decode(data: bytes, canonical: list) -> object:
+    """The merge's own decoder, which also hands the reader orjson's canonical text."""
+    from metadata_pipeline.configdir import decode_json
+
+    return decode_json(data, Path("f.json"), canonical)
 
 
 @given(st.lists(config_dir_documents(), min_size=1, max_size=6))
@@ -59,11 +68,11 @@ def test_a_bad_entry_is_located_and_teaches_nothing() -> None:
     acc = Accumulator()
     reader = DedupingReader(acc, provenance=False)
     with pytest.raises(InvalidMetadata) as info:
-        reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}] + bad), "t1", json.loads)
+        reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}] + bad), "t1", lambda b, canonical: json.loads(b))
     assert info.value.entry == "/3/fields/0/name"
     assert acc.build().reflection == ()
     # new.N was read in the failed file: it must not count as known later.
-    reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}]), "t2", json.loads)
+    reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}]), "t2", lambda b, canonical: json.loads(b))
     assert [e.type for e in acc.build().reflection] == ["new.N"]
 
 
@@ -77,4 +86,185 @@ def test_truncated_agent_file_is_an_error_from_the_general_decoder() -> None:
     text = agent_layout([{"name": "a.A"}, {"name": "b.B"}])[:-8]
     reader = DedupingReader(Accumulator(), provenance=False)
     with pytest.raises(json.JSONDecodeError):
-        reader.add(FileKind.REFLECT, text, "t", json.loads)
+        reader.add(FileKind.REFLECT, text, "t", lambda b, canonical: json.loads(b))
+
+
+# -- every layout, one reader -------------------------------------------------------------------
+
+def indented(doc: object) -> bytes:
+    return json.dumps(doc, indent=2).encode()
+
+
+def minified(doc: object) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("layout", [indented, minified, lambda d: json.dumps(d, indent=4).encode()],
+                         ids=["indented", "minified", "indent4"])
+@given(st.lists(config_dir_documents(), min_size=1, max_size=4))
+def test_every_layout_merges_the_same(layout, dirs) -> None:
+    dirs = dirs + dirs[: len(dirs) // 2]
+    files = [(kind, doc, f"test{i}") for i, d in enumerate(dirs) for kind, doc in d.items()]
+    # Mixed in one run: entries known from one layout are recognised in another.
+    mixed = lambda d: (layout if hash(json.dumps(d, sort_keys=True)) % 2 else agent_layout)(d)  # noqa: E731
+    expected = plain(files)
+    for chosen, decode in ((layout, strict_decode), (mixed, strict_decode), (layout, lambda b, c: json.loads(b))):
+        got = deduped(files, chosen, decode)
+        assert got.build() == expected.build()
+        assert got.provenance() == expected.provenance()
+
+
+# -- bad input through the fast path: one clean line (issue 15, items 7-9, 12) -------------------
+
+from cli_helpers import assert_one_line_error, run_cli, write_dir  # noqa: E402
+
+from conftest import reference  # noqa: E402
+
+
+def test_a_corrupted_real_config_is_one_clean_error_whatever_the_hash_seed(tmp_path) -> None:
+    # Two small corruptions of Kafka's real reflect-config: one entry no longer JSON, a later
+    # one with an unknown key. Which the reader meets first depended on PYTHONHASHSEED.
+    text = reference("kafka-native-image-configs", "07-2d896d9130f", "reflect-config.json").read_text()
+    entries = text.split("\n},\n{")
+    entries[3] = entries[3].replace('"name":', '"name"', 1)
+    entries[7] = entries[7].replace('"name":', '"nme":', 1)
+    bad = write_dir(tmp_path / "bad", {"reflect-config.json": "\n},\n{".join(entries)})
+    good = write_dir(tmp_path / "good", {"reflect-config.json": [{"name": "a.A"}]})
+    for seed in range(6):
+        result = run_cli("merge", bad, "-o", tmp_path / f"out{seed}", env={"PYTHONHASHSEED": str(seed)})
+        assert_one_line_error(result, "reflect-config.json", "malformed JSON")
+        skipped = run_cli("merge", bad, good, "-o", tmp_path / f"skip{seed}", "--skip-invalid",
+                          env={"PYTHONHASHSEED": str(seed)})
+        assert skipped.code == 0 and "Traceback" not in skipped.err, skipped
+        assert "skipped:" in skipped.err and "reflect-config.json" in skipped.err
+
+
+AGENT_DUPLICATE = '[\n{\n  "name":"a.A"\n},\n{\n  "name":"b.B",\n  "name":"c.C"\n}\n]\n'
+
+
+@pytest.mark.parametrize("text, pointer", [
+    (AGENT_DUPLICATE, "/1"),
+    ('[{"name": "a.A", "methods": [{"name": "m", "name": "n"}]}]', "/0/methods/0"),
+    ('{"reflection": [], "reflection": [{"type": "a.A"}]}', "/"),
+], ids=["agent-layout", "nested", "unified-top-level"])
+def test_duplicate_keys_are_rejected_with_a_pointer(tmp_path, text, pointer) -> None:
+    name = "reachability-metadata.json" if text.startswith("{") else "reflect-config.json"
+    d = write_dir(tmp_path / "in", {name: text})
+    for args in (["merge", d, "-o", tmp_path / "out"], ["merge", d, "-o", tmp_path / "out", "--strict-schema"],
+                 ["validate", d]):
+        assert_one_line_error(run_cli(*args), f"{name}: {pointer}: duplicate key")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_duplicate_key_in_an_entry_seen_before_is_still_an_error() -> None:
+    reader = DedupingReader(Accumulator(), provenance=False)
+    decode = lambda b, c: __import__("metadata_pipeline.configdir", fromlist=["x"]).decode_json(b, "f", c)  # noqa: E731
+    reader.add(FileKind.REFLECT, agent_layout([{"name": "a.A"}, {"name": "b.B"}]), "t1", decode)
+    with pytest.raises(InvalidMetadata, match="duplicate key 'name'"):
+        reader.add(FileKind.REFLECT, AGENT_DUPLICATE.replace('"c.C"', '"b.B"').encode(), "t2", decode)
+
+
+def test_a_leading_form_feed_is_not_json(tmp_path) -> None:
+    d = write_dir(tmp_path / "in", {"reflect-config.json": "\f" + agent_layout([{"name": "a.A"}]).decode()})
+    assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), "reflect-config.json", "malformed JSON")
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("name, text", [
+    ("reflect-config.json", '[{"name": "a.A", "reasons": %s}]' % _nested(990)),
+    ("reflect-config.json", '[{"name": "a.A", "reasons": %s}]' % _nested(300)),
+    ("reachability-metadata.json", '{"foreign": {"downcalls": [{"returnType": %s}]}}' % _nested(254)),
+    ("reachability-metadata.json", '{"foreign": {"downcalls": [{"returnType": %s}]}}' % _nested(100)),
+], ids=["990", "300", "foreign-254", "foreign-100"])
+def test_deep_nesting_is_a_clear_error_everywhere(tmp_path, name, text) -> None:
+    d = write_dir(tmp_path / "in", {name: text})
+    for args in (["merge", d, "-o", tmp_path / "out"], ["merge", d, "-o", tmp_path / "out", "--format", "unified"],
+                 ["merge", d, "-o", tmp_path / "out", "--strict-schema"], ["diff", d, d]):
+        result = run_cli(*args)
+        assert_one_line_error(result, name)
+        assert len(result.err) < 1000
+    assert not (tmp_path / "out").exists()
+    validate = run_cli("validate", d)  # a finding, or an input error when not even decodable
+    lines = (validate.out + validate.err).splitlines()
+    assert validate.code in (1, 2) and "Traceback" not in validate.err
+    assert any(name in line and "nested" in line for line in lines) and len(validate.out + validate.err) < 1000
+
+
+def test_integers_beyond_64_bits_in_foreign_entries_are_an_error_not_a_float(tmp_path) -> None:
+    d = write_dir(tmp_path / "in", {"reachability-metadata.json":
+                                    '{"foreign": {"downcalls": [{"returnType": "jint", "n": 18446744073709551616}]}}'})
+    for args in (["merge", d, "-o", tmp_path / "out", "--format", "unified"], ["validate", d]):
+        assert_one_line_error(run_cli(*args), "/foreign/downcalls/0/n", "64 bits")
+    ok = write_dir(tmp_path / "ok", {"reachability-metadata.json":
+                                     '{"foreign": {"downcalls": [{"returnType": "jint", "n": 9223372036854775807}]}}'})
+    assert run_cli("merge", ok, "-o", tmp_path / "out", "--format", "unified").code == 0
+    assert '"n": 9223372036854775807' in (tmp_path / "out" / "reachability-metadata.json").read_text()
+
+
+@pytest.mark.parametrize("entry, pointer, problem", [
+    ({"name": "[Q"}, "/0/name", "malformed array type descriptor '[Q'"),
+    # found by the stress profile of tests/test_fuzz_cli.py: became "[La.B[]", which no writer takes
+    ({"name": "[L[La.B;"}, "/0/name", "malformed array type descriptor"),
+    ({"name": ""}, "/0/name", "empty type name"),
+    ({"name": "a\u0000b"}, "/0/name", "NUL"),
+    ({"name": "a.A", "condition": {"typeReachable": "["}}, "/0/condition/typeReachable", "malformed array type"),
+    ({"name": "a.A", "methods": [{"name": "m", "parameterTypes": ["[X"]}]}, "/0/methods/0/parameterTypes/0", "malformed"),
+])
+def test_bad_type_names_are_errors_with_a_pointer_in_merge_and_validate(tmp_path, entry, pointer, problem) -> None:
+    d = write_dir(tmp_path / "in", {"reflect-config.json": agent_layout([{"name": "ok.Ok"}, entry]).decode()
+                                    .replace("/0/", "/1/")})
+    pointer = pointer.replace("/0", "/1", 1)
+    assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), f"reflect-config.json: {pointer}: ", problem)
+    validate = run_cli("validate", d)
+    assert validate.code == 1 and f"reflect-config.json: {pointer}: " in validate.out, validate
+
+
+def test_a_malformed_condition_type_fails_cleanly_with_filters_and_lint(tmp_path) -> None:
+    d = write_dir(tmp_path / "in", {"reflect-config.json": [{"name": "a.A", "condition": {"typeReachable": "["}}]})
+    kafka_filter = Path(__file__).resolve().parents[1] / "system-test-overrides" / "filters" / "kafka.json"
+    assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out", "--filter", kafka_filter),
+                          "/0/condition/typeReachable")
+    (tmp_path / "cp").mkdir()
+    assert_one_line_error(run_cli("lint", d, "--classpath", tmp_path / "cp", "--no-jdk"), "/0/condition/typeReachable")
+
+
+def test_huge_values_give_short_messages_and_are_bounded(tmp_path) -> None:
+    huge = "x" * 10_000_000
+    cases = {
+        "resource": {"resource-config.json": {"resources": {"includes": [{"pattern": "\\Q" + huge + "\\E"}]}}},
+        "type": {"reflect-config.json": [{"name": huge}]},
+        "key": {"reflect-config.json": [{"name": "a.A", huge: True}]},
+        "value": {"reflect-config.json": [{"name": "a.A", "allDeclaredFields": huge}]},
+    }
+    for case, files in cases.items():
+        d = write_dir(tmp_path / case, files)
+        for args in (["merge", d, "-o", tmp_path / "out"], ["merge", d, "-o", tmp_path / "out", "--strict-schema"]):
+            result = run_cli(*args)
+            assert_one_line_error(result)
+            assert len(result.err) < 1000, (case, args, len(result.err))
+        validate = run_cli("validate", d)
+        assert validate.code in (1, 2) and len(validate.out) + len(validate.err) < 2000, (case, len(validate.out))
+
+
+def test_deep_nesting_in_the_agent_layout_is_a_clear_error(tmp_path) -> None:
+    text = agent_layout([{"name": "a.A"}]).decode().replace('"a.A"', '"a.A",\n  "reasons":' + _nested(300))
+    d = write_dir(tmp_path / "in", {"reflect-config.json": text})
+    assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), "reflect-config.json", "nested")
+
+
+def test_unified_sections_are_keyed_from_the_decoders_canonical_text() -> None:
+    import orjson
+
+    from metadata_pipeline.fastload import _canonical_keys
+
+    doc = {"comment": "x", "reflection": [{"type": "a.A", "methods": [{"name": "m", "parameterTypes": []}]},
+                                          {"type": "b.B", "fields": [{"name": "f"}]}],
+           "jni": [{"type": "c.C"}], "resources": [{"glob": "a"}]}
+    canonical: list = []
+    assert strict_decode(json.dumps(doc, separators=(",", ":")).encode(), canonical) == doc
+    for section in ("reflection", "jni"):
+        keys = _canonical_keys(doc[section], f"/{section}", canonical[0])
+        assert [orjson.loads(b"{" + k + b"\n}") for k in keys] == doc[section]

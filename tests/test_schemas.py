@@ -93,7 +93,9 @@ def test_parser_and_schema_agree_on_real_files(path: Path) -> None:
 
 # -- generated invalid inputs ---------------------------------------------------------------
 
-_ODD_VALUES = [None, 1, 2.5, True, "x", [], {}, ["x"], [1], {"name": "x"}, {"proxy": ["a.I"]}, {"typeReached": "a"}]
+_ODD_VALUES = [None, 1, 2.5, True, "x", [], {}, ["x"], [1], {"name": "x"}, {"proxy": ["a.I"]}, {"typeReached": "a"},
+               # type names the format forbids: empty, with a NUL, a malformed array descriptor
+               "", "a\u0000b", "[", "[Q", "[L;", "[B\n", "[L[La.B;", "[La;b;", "[Ljava.lang.String;", [""], ["["], {"typeReachable": "["}]
 _ODD_KEYS = ["bogus", "name", "type", "condition", "typeReachable", "typeReached", "methods", "interfaces",
              "pattern", "glob", "bundle", "module", "locales", "parameterTypes", "allowWrite", "jniAccessible",
              "queryAllDeclaredMethods", "reason", "reasons", "lambda", "proxy", "hash", "includes", "excludes"]
@@ -144,3 +146,20 @@ def mutated(draw):
 def test_parser_rejects_exactly_what_the_schema_rejects(case) -> None:
     kind, data = case
     assert _parser_rejects(kind, data) == bool(schema_errors(kind, data)), json.dumps(data)[:500]
+
+
+@pytest.mark.parametrize("kind, data", [
+    (FileKind.REFLECT, [{"name": ""}]),
+    (FileKind.REFLECT, [{"name": "a\u0000b"}]),
+    (FileKind.REFLECT, [{"name": "[Q"}]),
+    (FileKind.REFLECT, [{"name": "a.A", "condition": {"typeReachable": "["}}]),
+    (FileKind.REFLECT, [{"name": "a.A", "methods": [{"name": "m", "parameterTypes": ["[X"]}]}]),
+    (FileKind.PROXY, [{"interfaces": [""]}]),
+    (FileKind.UNIFIED, {"reflection": [{"type": "[", "condition": {"typeReached": "a.A"}}]}),
+])
+def test_malformed_type_names_are_rejected_by_both_with_a_pointer(kind, data) -> None:
+    errors = schema_errors(kind, data)
+    assert errors and errors[0].entry != "/"
+    with pytest.raises(InvalidMetadata) as info:
+        parse(kind, data)
+    assert info.value.entry not in ("", "/")

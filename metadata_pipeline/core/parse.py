@@ -12,12 +12,13 @@ literal regex resources become globs, ``module:`` prefixes become modules.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable, Protocol
 
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
-from metadata_pipeline.core.merge import Accumulator
+from metadata_pipeline.core.merge import Accumulator, identity_of
 from metadata_pipeline.core.model import (
     ACCESS_FLAGS, QUERY_FLAGS, Condition, ForeignEntry, LambdaCapturingType, LambdaType, Metadata,
     MethodRef,
@@ -27,7 +28,8 @@ from metadata_pipeline.core.model import (
 from metadata_pipeline.core.names import source_name
 from metadata_pipeline.core.resources import glob_of_regex, split_module
 
-__all__ = ["parse", "add_to", "add_legacy_type_entry", "LEGACY_TYPE_FLAGS", "UNIFIED_TYPE_FLAGS"]
+__all__ = ["parse", "add_to", "add_legacy_type_entry", "EntryMemo", "TYPE_NAME_PATTERN", "MAX_DEPTH", "MAX_NAME", "too_deep",
+           "LEGACY_TYPE_FLAGS", "UNIFIED_TYPE_FLAGS"]
 
 LEGACY_TYPE_FLAGS = frozenset(ACCESS_FLAGS) | QUERY_FLAGS
 UNIFIED_TYPE_FLAGS = UNIFIED_FLAGS | {"serializable", "jniAccessible"}
@@ -37,6 +39,30 @@ _METHOD_KEYS = frozenset({"name", "parameterTypes"})
 _FIELD_KEYS = frozenset({"name", "allowWrite", "allowUnsafeAccess"})
 _CONDITION_KEYS = frozenset({"typeReachable", "typeReached"})
 _NAME_ONLY = {"name": None}.keys()
+# A type name: not empty, no NUL, and an array descriptor only when well-formed (its class name
+# without '[' or ';', which no JVM class name holds: found by tests/test_fuzz_cli.py). The schemas
+# say the same (``$defs/typeName``); ``(?![\s\S])`` is an end that, unlike ``$``, no newline passes.
+TYPE_NAME_PATTERN = r"^(?:[^\[\u0000][^\u0000]*|\[+(?:[BCDFIJSZ]|L[^\[;\u0000]+;))(?![\s\S])"
+_TYPE_NAME = re.compile(TYPE_NAME_PATTERN)
+# Deepest nesting of values kept verbatim (``foreign`` entries); also what the edges allow at all.
+MAX_DEPTH = 64
+_QUOTE_MAX = 80
+# Longest type name or resource pattern: the JVM's own limit for a class name. Untrusted input
+# is bounded; a 10 MB "pattern" is not one.
+MAX_NAME = 65535
+
+
+class EntryMemo(Protocol):
+    """What a reader already knows of the top-level entries of the big arrays (reflection, JNI).
+
+    ``unseen`` gives (index, entry) for the entries it has not seen, in file order; the parser
+    reports what those turned out to be with ``learn``. Without a memo every entry is new.
+    """
+
+    def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]: ...
+
+    def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
+        """(index, entry keys) of what the entries ``unseen`` gave turned out to be."""
 
 
 def parse(kind: FileKind, data: Any, source: str | None = None) -> Metadata:
@@ -46,19 +72,76 @@ def parse(kind: FileKind, data: Any, source: str | None = None) -> Metadata:
     return acc.build()
 
 
-def add_to(acc: Accumulator, kind: FileKind, data: Any) -> None:
+def add_to(acc: Accumulator, kind: FileKind, data: Any, memo: EntryMemo | None = None) -> None:
     """Check ``data`` as a file of ``kind`` and add its entries to ``acc``.
 
     Raises ``InvalidMetadata`` naming the entry (a JSON pointer) on the first problem; ``acc``
     may then hold part of the file, so callers parse each file into a fresh accumulator.
+    ``memo`` lets a reader skip entries it has already read (see ``EntryMemo``).
     """
-    _PARSERS[kind](acc, data)
+    _PARSERS[kind](acc, data, memo)
 
 
 # -- small checks ---------------------------------------------------------------------------
 
 def _fail(path: str, problem: str) -> InvalidMetadata:
     return InvalidMetadata(problem, path or "/")
+
+
+def _quote(v: str) -> str:
+    """``repr`` of a value from the input, cut short: a message stays one readable line."""
+    if len(v) <= _QUOTE_MAX:
+        return repr(v)
+    return f"{v[:_QUOTE_MAX]!r}... ({len(v)} characters)"
+
+
+@lru_cache(maxsize=None)
+def _checked_name(name: str) -> str | None:
+    """The source name of a well-formed type name, None for a malformed one."""
+    if len(name) > MAX_NAME:
+        return None
+    if name[:1] not in ("[", "") and "\0" not in name:  # what _TYPE_NAME says of a plain name, faster
+        return name
+    return source_name(name) if _TYPE_NAME.search(name) else None
+
+
+def _java_name(name: Any, path: str) -> str:
+    """A type name, checked and normalised (``[B`` -> ``byte[]``)."""
+    checked = _checked_name(_str(name, path))
+    if checked is None:
+        if not name:
+            raise _fail(path, "empty type name")
+        if len(name) > MAX_NAME:
+            raise _fail(path, f"type name longer than {MAX_NAME} characters ({len(name)})")
+        if "\0" in name:
+            raise _fail(path, f"type name {_quote(name)} contains a NUL character")
+        raise _fail(path, f"malformed array type descriptor {_quote(name)}")
+    return checked
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
+    """The JSON pointer of a value nested more than ``limit`` levels deep, or None.
+
+    Iterative, so no nesting can exhaust the interpreter's stack.
+    """
+    stack = [(value, "", 1)]
+    while stack:
+        v, pointer, depth = stack.pop()
+        if type(v) is dict:
+            items = [(f"{pointer}/{_escape(k)}", x) for k, x in v.items()]
+        elif type(v) is list:
+            items = [(f"{pointer}/{i}", x) for i, x in enumerate(v)]
+        else:
+            continue
+        if depth > limit:
+            return pointer or "/"
+        stack.extend((x, p, depth + 1) for p, x in reversed(items) if type(x) in (dict, list))
+    return None
+
+
+def _escape(key: str) -> str:
+    key = key if len(key) <= _QUOTE_MAX else key[:_QUOTE_MAX] + "..."
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _type_name(v: Any) -> str:
@@ -77,13 +160,20 @@ def _obj(v: Any, path: str, allowed: frozenset[str]) -> dict:
         raise _fail(path, f"expected an object, found {_type_name(v)}")
     if not v.keys() <= allowed:
         unknown = sorted(set(v) - allowed)
-        raise _fail(path, f"unknown key {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+        raise _fail(path, f"unknown key {_quote(unknown[0])}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
     return v
 
 
 def _str(v: Any, path: str) -> str:
     if type(v) is not str:
         raise _fail(path, f"expected a string, found {_type_name(v)}")
+    return v
+
+
+def _resource(v: Any, path: str) -> str:
+    """A resource pattern or glob: a string of bounded length."""
+    if len(_str(v, path)) > MAX_NAME:
+        raise _fail(path, f"longer than {MAX_NAME} characters ({len(v)})")
     return v
 
 
@@ -129,8 +219,10 @@ def _condition(acc: Accumulator, entry: dict, path: str, legacy: bool) -> Condit
     if len(raw) != 1:
         raise _fail(cpath, "needs exactly one of 'typeReached'" + (" or 'typeReachable'" if legacy else ""))
     (key, name), = raw.items()
+    if type(name) is not str or _checked_name(name) is None:
+        _java_name(name, f"{cpath}/{key}")  # raises, saying why
     # Both kinds are one condition (GraalVM's generate reads typeReachable as typeReached).
-    return acc.condition(_str(name, f"{cpath}/{key}"))
+    return acc.condition(name)
 
 
 def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
@@ -139,7 +231,8 @@ def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
         if "parameterTypes" in raw:
             raise _fail(path + "/parameterTypes", "expected an array, found null")
         return None
-    return tuple(source_name(p) for p in _strings(params, path + "/parameterTypes"))
+    ppath = path + "/parameterTypes"
+    return tuple(_java_name(p, f"{ppath}/{i}") for i, p in enumerate(_list(params, ppath)))
 
 
 _MISSING = object()
@@ -163,7 +256,10 @@ def _methods(raw_list: Any, path: str) -> set:
             if params is _MISSING:
                 out.add((name, None))
             elif type(params) is list and all(type(p) is str for p in params):
-                out.add((name, tuple(map(source_name, params))))
+                names = tuple(map(_checked_name, params))
+                if None in names:
+                    break
+                out.add((name, names))
             else:
                 break
         else:
@@ -184,13 +280,13 @@ def _methods_checked(raw_list: Any, path: str) -> set:
 
 def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
     if type(v) is str:
-        return source_name(v)
+        return _java_name(v, path)
     allowed = frozenset({"proxy", "lambda"}) if allow_lambda else frozenset({"proxy"})
     _obj(v, path, allowed)
     if len(v) != 1:
         raise _fail(path, "a type object needs exactly one of 'proxy'" + (" or 'lambda'" if allow_lambda else ""))
     if "proxy" in v:
-        return ProxyType(tuple(_strings(v["proxy"], path + "/proxy")))
+        return ProxyType(_interfaces(v["proxy"], path + "/proxy"))
     lam = _obj(v["lambda"], path + "/lambda", frozenset({"declaringClass", "declaringMethod", "interfaces"}))
     for required in ("declaringClass", "interfaces"):
         if required not in lam:
@@ -208,6 +304,13 @@ def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
 
 
 # -- reflection and JNI ---------------------------------------------------------------------
+
+def _interfaces(v: Any, path: str) -> tuple[str, ...]:
+    """Proxy interfaces: checked as type names, kept as written (order matters, no arrays)."""
+    for i, name in enumerate(_list(v, path)):
+        _java_name(name, f"{path}/{i}")
+    return tuple(v)
+
 
 def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: list[str], extras: Any) -> None:
     target.flags.update(f for f in flags if f not in extras)
@@ -241,8 +344,13 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
     has_name, has_type = "name" in raw, "type" in raw
     if has_name == has_type:
         raise _fail(epath, "needs exactly one of 'name' or 'type'")
-    type_ref = (source_name(_str(raw["name"], epath + "/name")) if has_name
-                else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
+    if has_name:
+        name = raw["name"]
+        type_ref = _checked_name(name) if type(name) is str else None
+        if type_ref is None:
+            type_ref = _java_name(name, epath + "/name")  # raises, saying why
+    else:
+        type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=False)
     condition = _condition(acc, raw, epath, True)
     _reasons(raw, epath, True)
     flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
@@ -252,15 +360,25 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
 
 
 def _legacy_types(kind: FileKind):
-    def parse_file(acc: Accumulator, data: Any) -> None:
-        for i, raw in enumerate(_list(data, "")):
-            add_legacy_type_entry(acc, kind, raw, f"/{i}")
+    table = "reflection" if kind is FileKind.REFLECT else "jni"
+
+    def parse_file(acc: Accumulator, data: Any, memo: EntryMemo | None) -> None:
+        entries = _list(data, "")
+        if memo is None:
+            for i, raw in enumerate(entries):
+                add_legacy_type_entry(acc, kind, raw, f"/{i}")
+            return
+        memo.learn("", [(i, ((table, add_legacy_type_entry(acc, kind, raw, f"/{i}")),))
+                         for i, raw in memo.unseen("", entries)])
     return parse_file
 
 
-def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
-    for i, raw in enumerate(_list(data, path)):
+def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: EntryMemo | None = None) -> None:
+    entries = _list(data, path)
+    learned = []  # (index, entry keys) for the memo
+    for i, raw in (enumerate(entries) if memo is None else memo.unseen(path, entries)):
         epath = f"{path}/{i}"
+        keys = []
         _obj(raw, epath, _UNIFIED_TYPE_KEYS)
         if "type" not in raw:
             raise _fail(epath, "missing required key 'type'")
@@ -272,6 +390,7 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
         if jni:
             # The 1.0/1.1 top-level ``jni`` array: JNI registrations only.
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
+            keys.append(("jni", (type_ref, condition)))
             extras = extras - {"jniAccessible"}
         else:
             # Every entry registers its type for reflection, whatever else it marks it as; a
@@ -280,15 +399,24 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool) -> None:
             is_proxy = isinstance(type_ref, ProxyType)
             if is_proxy:
                 acc.proxies.add(ProxyEntry(type_ref.interfaces, condition))
+                keys.append(("proxies", (type_ref.interfaces, condition)))
             if not is_proxy or len(flags) > len(extras) or "methods" in raw or "fields" in raw:
                 _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, extras)
+                keys.append(("reflection", (type_ref, condition)))
         if "jniAccessible" in extras:
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
+            keys.append(("jni", (type_ref, condition)))
         if "serializable" in extras:
             if isinstance(type_ref, ProxyType):  # a serializable proxy, as legacy ``proxies`` says it
-                acc.serialization_proxies.add(ProxyEntry(type_ref.interfaces, condition))
+                entry = ProxyEntry(type_ref.interfaces, condition)
+                acc.serialization_proxies.add(entry)
+                keys.append(("serialization_proxies", identity_of(entry)))
             else:
                 acc.serialization.add(SerializationEntry(type_ref, condition))
+                keys.append(("serialization", (type_ref, condition, None)))
+        learned.append((i, tuple(keys)))
+    if memo is not None:
+        memo.learn(path, learned)
 
 
 # -- the other legacy files -----------------------------------------------------------------
@@ -299,13 +427,13 @@ def _proxy_entry(acc: Accumulator, raw: Any, epath: str) -> ProxyEntry:
     if "interfaces" not in raw:
         raise _fail(epath, "missing required key 'interfaces'")
     _reasons(raw, epath, True)
-    return ProxyEntry(tuple(_strings(raw["interfaces"], epath + "/interfaces")), _condition(acc, raw, epath, True))
+    return ProxyEntry(_interfaces(raw["interfaces"], epath + "/interfaces"), _condition(acc, raw, epath, True))
 
 
-def _parse_proxy(acc: Accumulator, data: Any) -> None:
+def _parse_proxy(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
     for i, raw in enumerate(_list(data, "")):
         if type(raw) is list:  # the oldest format: a bare interface list
-            acc.proxies.add(ProxyEntry(tuple(_strings(raw, f"/{i}"))))
+            acc.proxies.add(ProxyEntry(_interfaces(raw, f"/{i}")))
         else:
             acc.proxies.add(_proxy_entry(acc, raw, f"/{i}"))
 
@@ -330,7 +458,7 @@ def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None
         acc.resource_patterns.add(ResourcePattern(text, module, condition))
 
 
-def _parse_resource(acc: Accumulator, data: Any) -> None:
+def _parse_resource(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
     _obj(data, "", frozenset({"resources", "bundles", "globs", "reason", "comment"}))
     _top_level_notes(data)
     resources = data.get("resources", {})
@@ -345,7 +473,7 @@ def _parse_resource(acc: Accumulator, data: Any) -> None:
             _obj(raw, epath, _INCLUDE_KEYS)
             if "pattern" not in raw:
                 raise _fail(epath, "missing required key 'pattern'")
-            pattern = _str(raw["pattern"], epath + "/pattern")
+            pattern = _resource(raw["pattern"], epath + "/pattern")
             condition = _condition(acc, raw, epath, True)
             if part == "includes":
                 _add_regex_include(acc, pattern, condition)
@@ -357,7 +485,7 @@ def _parse_resource(acc: Accumulator, data: Any) -> None:
         if "glob" not in raw:
             raise _fail(epath, "missing required key 'glob'")
         module = _str(raw["module"], epath + "/module") if "module" in raw else None
-        acc.resource_globs.add(ResourceGlob(_str(raw["glob"], epath + "/glob"), module or None,
+        acc.resource_globs.add(ResourceGlob(_resource(raw["glob"], epath + "/glob"), module or None,
                                             _condition(acc, raw, epath, True)))
     for i, raw in enumerate(_list(data.get("bundles", []), "/bundles")):
         epath = f"/bundles/{i}"
@@ -372,7 +500,7 @@ def _parse_resource(acc: Accumulator, data: Any) -> None:
         )
 
 
-def _parse_serialization(acc: Accumulator, data: Any) -> None:
+def _parse_serialization(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
     if type(data) is list:  # pre-22 format: a bare list of types
         _serialization_types(acc, data, "")
         return
@@ -402,7 +530,7 @@ def _serialization_types(acc: Accumulator, data: Any, path: str, legacy: bool = 
         if legacy:
             if ("name" in raw) == ("type" in raw):
                 raise _fail(epath, "needs exactly one of 'name' or 'type'")
-            type_ref = (source_name(_str(raw["name"], epath + "/name")) if "name" in raw
+            type_ref = (_java_name(raw["name"], epath + "/name") if "name" in raw
                         else _type_ref(raw["type"], epath + "/type", allow_lambda=False))
         else:
             if "type" not in raw:
@@ -420,12 +548,12 @@ def _serialization_types(acc: Accumulator, data: Any, path: str, legacy: bool = 
             acc.serialization.add(SerializationEntry(type_ref, condition, custom))
 
 
-def _parse_predefined(acc: Accumulator, data: Any) -> None:
+def _parse_predefined(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
     for i, raw in enumerate(_list(data, "")):
         epath = f"/{i}"
         _obj(raw, epath, frozenset({"type", "classes"}))
         if "type" in raw and _str(raw["type"], epath + "/type") != "agent-extracted":
-            raise _fail(epath + "/type", f"unknown predefined-classes type {raw['type']!r} (only 'agent-extracted')")
+            raise _fail(epath + "/type", f"unknown predefined-classes type {_quote(raw['type'])} (only 'agent-extracted')")
         for j, cls in enumerate(_list(raw.get("classes", []), epath + "/classes")):
             cpath = f"{epath}/classes/{j}"
             _obj(cls, cpath, frozenset({"hash", "nameInfo"}))
@@ -441,11 +569,11 @@ _UNIFIED_KEYS = frozenset({"comment", "reason", "reflection", "jni", "serializat
 _FOREIGN_SECTIONS = frozenset({"downcalls", "upcalls", "directUpcalls"})
 
 
-def _parse_unified(acc: Accumulator, data: Any) -> None:
+def _parse_unified(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
     _obj(data, "", _UNIFIED_KEYS)
     _top_level_notes(data)
-    _unified_types(acc, data.get("reflection", []), "/reflection", jni=False)
-    _unified_types(acc, data.get("jni", []), "/jni", jni=True)
+    _unified_types(acc, data.get("reflection", []), "/reflection", False, memo)
+    _unified_types(acc, data.get("jni", []), "/jni", True, memo)
     _serialization_types(acc, data.get("serialization", []), "/serialization", legacy=False)
     for i, raw in enumerate(_list(data.get("resources", []), "/resources")):
         epath = f"/resources/{i}"
@@ -460,7 +588,7 @@ def _parse_unified(acc: Accumulator, data: Any) -> None:
             raise _fail(epath, "needs 'glob' or 'bundle'")
         module = _str(raw["module"], epath + "/module") if "module" in raw else None
         _reasons(raw, epath, False)
-        acc.resource_globs.add(ResourceGlob(_str(raw["glob"], epath + "/glob"), module or None,
+        acc.resource_globs.add(ResourceGlob(_resource(raw["glob"], epath + "/glob"), module or None,
                                             _condition(acc, raw, epath, False)))
     for i, raw in enumerate(_list(data.get("bundles", []), "/bundles")):
         epath = f"/bundles/{i}"
@@ -476,6 +604,9 @@ def _parse_unified(acc: Accumulator, data: Any) -> None:
             for i, raw in enumerate(_list(entries, f"/foreign/{section}")):
                 if type(raw) is not dict:
                     raise _fail(f"/foreign/{section}/{i}", f"expected an object, found {_type_name(raw)}")
+                deep = too_deep(raw)
+                if deep is not None:
+                    raise _fail(f"/foreign/{section}/{i}{deep.rstrip('/')}", f"nested more than {MAX_DEPTH} levels deep")
                 # FFM registrations are kept verbatim; nothing in Kafka uses them yet.
                 acc.foreign.add(ForeignEntry(section, json.dumps(raw, sort_keys=True, separators=(",", ":"))))
 
