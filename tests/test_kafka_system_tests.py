@@ -48,8 +48,12 @@ from metadata_pipeline.core.model import Metadata
 
 KAFKA_DIR = os.environ.get("METADATA_PIPELINE_KAFKA_DIR", "")
 
+COLLECT_TIMEOUT = 3600
+
 pytestmark = [
     pytest.mark.docker,
+    # Two collect runs of several minutes each (about 19 min on a busy 2-core machine): beyond the suite's 900 s.
+    pytest.mark.timeout(2 * COLLECT_TIMEOUT + 600),
     pytest.mark.skipif(not KAFKA_DIR, reason="METADATA_PIPELINE_KAFKA_DIR is not set: this opt-in test runs "
                                              "collect on a built apache/kafka checkout's real system tests"),
 ]
@@ -87,7 +91,6 @@ TESTS: dict[str, Selected] = {
         Selected(_sel("test_bounce.py", "TestBounce.test_simple_run",
                       {"metadata_quorum": "COMBINED_KRAFT", "quorum_size": 3}), 3, sigkill=True),
 }
-COLLECT_TIMEOUT = 3600
 
 
 @dataclass(frozen=True)
