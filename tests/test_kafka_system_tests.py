@@ -166,7 +166,11 @@ def _check_agent_output(run: Run, problems: list[str]) -> None:
         if expected.sigkill and not any(p.write == SNAPSHOT and p.files for p in killed):
             problems.append(f"{test_id}: no snapshot of the SIGKILLed {KAFKA_MAIN}: "
                             f"{[(p.path, p.write) for p in killed] or 'no JVM left a stale .lock'}")
+    # collect's own entry (its id is collect's choice), kept like a test; it must pass too.
     wrapper = [(test_id, p) for test_id, m in run.manifests.items() for p in m.processes if p.main_class == WRAPPER]
+    for test_id in sorted({t for t, _ in wrapper} - set(TESTS)):
+        if not run.manifests[test_id].passed:
+            problems.append(f"{test_id}: {run.manifests[test_id].status}: {run.manifests[test_id].summary}")
     if not any(p.write == FINAL and p.files for _, p in wrapper):
         problems.append(f"no {WRAPPER} output (collect's wrapper entry: setup + start under the agent): "
                         f"{[(t, p.path, p.write) for t, p in wrapper] or 'no such process in any entry'}")
@@ -176,9 +180,11 @@ def _timing_lines(label: str, run: Run) -> list[str]:
     times = {t: run.manifests[t].run_time_seconds for t in TESTS if t in run.manifests}
     ducktape = sum(v or 0.0 for v in times.values())
     ran = max(len(times), 1)
+    extra = {t: m.run_time_seconds for t, m in run.manifests.items() if t not in TESTS}
     return [f"{label}: collect wall {run.wall_seconds:.1f} s for {len(times)} test(s), ducktape's own test time "
             f"{ducktape:.1f} s; the tool's overhead {(run.wall_seconds - ducktape) / ran:.1f} s per test "
-            "(image build, containers, gathering)"]
+            "(image build, containers, gathering, and collect's own entries: "
+            + (", ".join(f"{t} {v or 0.0:.1f} s" for t, v in sorted(extra.items())) or "none") + ")"]
 
 
 def test_collect_and_merge_on_kafkas_real_system_tests(request, tmp_path):
