@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from metadata_pipeline.collect.layout import OutputDir
-import orjson
 
 from metadata_pipeline.collect.manifest import MANIFEST_NAME, Manifest
 from metadata_pipeline.configdir import LOCK_FILE, decode_json, find_config_dirs, read_json
@@ -28,7 +27,7 @@ from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
 from metadata_pipeline.errors import InputError
 # The agent's reflect/jni layout, as the merge's fast path reads it (one definition).
-from metadata_pipeline.fastload import _HEAD, _SEP, _TAIL, paused_gc
+from metadata_pipeline.fastload import _NotThisLayout, _raw_entries, _strict_objects, paused_gc
 
 _TYPE_FILES = (FileKind.REFLECT, FileKind.JNI)
 
@@ -198,22 +197,23 @@ class _ItemReader:
     def _agent_layout(self, kind: FileKind, data: bytes) -> frozenset[int] | None:
         """The items of a reflect/jni file in the agent's layout; None when it is not (or is bad:
         the general path then says where)."""
-        body = data.strip()
-        if not (body.startswith(_HEAD) and body.endswith(_TAIL)) or len(body) < len(_HEAD) + len(_TAIL):
+        split = _raw_entries(data)  # the merge's own splitter: the agent's layout, or it indented
+        if split is None:
             return None
         entries = self._entries
-        chunks = set(body[len(_HEAD):-len(_TAIL)].split(_SEP))
+        chunks = set(split)
         new = [chunk for chunk in chunks if (kind, chunk) not in entries]
         if new:
             # New entries of one file are parsed and built together; each entry's items are
             # then those under its identity (a file names each identity once, as agents write).
             acc = Accumulator()
             identities = {}
-            for chunk in new:
-                try:
-                    identities[chunk] = add_legacy_type_entry(acc, kind, orjson.loads(b"{" + chunk + b"\n}"), "")
-                except (orjson.JSONDecodeError, InvalidMetadata):
-                    return None
+            try:
+                raws = _strict_objects(new)  # as strict as the merge: a duplicate key goes the general way
+                for chunk, raw in zip(new, raws):
+                    identities[chunk] = add_legacy_type_entry(acc, kind, raw, "")
+            except (_NotThisLayout, InvalidMetadata):
+                return None
             if len(set(identities.values())) < len(identities):
                 return None  # one identity twice: the general path merges the file as a whole
             by_identity: dict[tuple, list[int]] = {}

@@ -301,3 +301,43 @@ def test_the_driver_runs_the_ducktape_the_checkout_pins(capsys, project):
     assert pinned_ducktape(project / "kafka") is None
     code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config")
     assert "DUCKTAPE_VERSION=0.17.0" in out  # the image's default
+
+
+def test_the_driver_gets_the_rest_of_kafkatests_requirements(capsys, project):
+    """kafkatest's setup.py pins psutil and requests beside ducktape; ducktape 0.12.0 imports
+    psutil without declaring it, so a driver with ducktape alone cannot even print its version."""
+    from metadata_pipeline.collect.checkout import driver_requirements
+
+    setup = project / "kafka" / "tests" / "setup.py"
+    setup.write_text('setup(name="kafkatest",\n      install_requires=["ducktape==0.12.0", "requests==2.31.0", '
+                     '"psutil==5.7.2"],\n      tests_require=["pytest"])\n')
+    assert driver_requirements(project / "kafka") == ("requests==2.31.0", "psutil==5.7.2")
+    code, out, _ = collect(capsys, SANITY, "--dry-run", "--no-config")
+    assert code == 0 and "DRIVER_REQUIREMENTS=requests==2.31.0 psutil==5.7.2" in out
+    setup.write_text('setup(install_requires=["ducktape==0.12.0", "x; rm -rf /"])\n')  # never a shell word
+    assert driver_requirements(project / "kafka") == ()
+
+
+def test_the_wrapper_entry_takes_the_kraft_defaults_as_kafkas_native_image_does(tmp_path):
+    """At 1eb7644 config/server.properties is ZooKeeper's (no process.roles): the wrapper's
+    setup must get config/kraft/server.properties, as docker/native/Dockerfile copies it."""
+    import subprocess
+
+    from metadata_pipeline.collect.wrapper_entry import DEFAULT_CONFIGS
+
+    kafka, default = tmp_path / "kafka", tmp_path / "default"
+    (kafka / "config" / "kraft").mkdir(parents=True)
+    default.mkdir()
+    (kafka / "config" / "server.properties").write_text("zookeeper.connect=localhost:2181\n")
+    (kafka / "config" / "kraft" / "server.properties").write_text("process.roles=broker,controller\n")
+    (kafka / "config" / "log4j.properties").write_text("log4j.rootLogger=INFO\n")
+    def run() -> None:
+        subprocess.run(["bash", "-c", f"kafka={kafka} dir={tmp_path}\n{DEFAULT_CONFIGS}"], check=True)
+
+    run()
+    assert (default / "server.properties").read_text() == "process.roles=broker,controller\n"
+    assert (default / "log4j.properties").is_file()
+    (kafka / "config" / "kraft" / "server.properties").unlink()  # Kafka 4.x: KRaft only, at the top
+    (kafka / "config" / "server.properties").write_text("process.roles=broker\n")
+    run()
+    assert (default / "server.properties").read_text() == "process.roles=broker\n"

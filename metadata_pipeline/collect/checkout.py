@@ -11,6 +11,7 @@ after a minute of waiting, so collect checks before any container starts.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Callable
 from metadata_pipeline.errors import InputError
 
 __all__ = ["CheckoutCheck", "check_built", "require_built", "build_checkout", "BUILD_COMMAND",
-           "CheckoutNotBuilt", "pinned_ducktape"]
+           "CheckoutNotBuilt", "pinned_ducktape", "driver_requirements"]
 
 BUILD_COMMAND = ("./gradlew", "systemTestLibs")
 DEFAULT_SCALA_VERSION = "2.13.15"  # kafka-run-class.sh's own default
@@ -128,3 +129,20 @@ def pinned_ducktape(kafka_dir: str | Path) -> str | None:
         return None
     match = _DUCKTAPE_PIN.search(text)
     return match.group(1) if match else None
+
+
+_INSTALL_REQUIRES = re.compile(r"install_requires\s*=\s*(\[[^\]]*\])", re.S)
+
+
+def driver_requirements(kafka_dir: str | Path) -> tuple[str, ...]:
+    """What kafkatest needs beside ducktape in the driver: the rest of ``tests/setup.py``'s
+    ``install_requires`` (1eb7644: ``requests==2.31.0``, ``psutil==5.7.2``; ducktape 0.12.0
+    imports psutil without declaring it, so a driver with ducktape alone cannot start)."""
+    try:
+        text = (Path(kafka_dir) / "tests" / "setup.py").read_text(encoding="utf-8", errors="replace")
+        match = _INSTALL_REQUIRES.search(text)
+        listed = ast.literal_eval(match.group(1)) if match else []
+    except (OSError, ValueError, SyntaxError):
+        return ()
+    return tuple(r for r in listed if isinstance(r, str) and not re.match(r"\s*ducktape\b", r)
+                 and re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+\s*([<>=!~]=?\s*[A-Za-z0-9_.*+!-]+)?", r))

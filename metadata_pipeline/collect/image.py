@@ -35,6 +35,7 @@ class NodeImage:
     graalvm_home: str = DEFAULT_GRAALVM_HOME
     context: Path = NODE_IMAGE_DIR
     ducktape_version: str = DEFAULT_DUCKTAPE_VERSION  # collect passes the checkout's pin (tests/setup.py)
+    driver_requirements: tuple[str, ...] = ()  # the rest of tests/setup.py's install_requires
     node_image: str | None = None  # --node-image: build on this existing image (Dockerfile.on-image)
 
     @property
@@ -43,7 +44,7 @@ class NodeImage:
 
     def build_args(self) -> dict[str, str]:
         args = {"GRAALVM_IMAGE": self.graalvm_image, "GRAALVM_HOME_IN_SOURCE": self.graalvm_home,
-                "DUCKTAPE_VERSION": self.ducktape_version}
+                "DUCKTAPE_VERSION": self.ducktape_version, "DRIVER_REQUIREMENTS": " ".join(self.driver_requirements)}
         return {**args, "NODE_IMAGE": self.node_image} if self.node_image else {"BASE_IMAGE": self.base_image, **args}
 
     @property

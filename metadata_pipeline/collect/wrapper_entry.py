@@ -34,6 +34,20 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
+# The broker's defaults as docker/native/Dockerfile copies them: config/kraft/server.properties
+# where it exists (in 3.x/4.0-SNAPSHOT checkouts config/server.properties is ZooKeeper's, which
+# lacks process.roles), else config/server.properties (4.x, KRaft only); and the log4j files.
+DEFAULT_CONFIGS = r"""if [ -f "$kafka/config/kraft/server.properties" ]; then
+    cp "$kafka/config/kraft/server.properties" "$dir/default/"
+elif [ -f "$kafka/config/server.properties" ]; then
+    cp "$kafka/config/server.properties" "$dir/default/"
+fi
+for f in config/log4j.properties config/tools-log4j.properties config/log4j2.yaml config/tools-log4j2.yaml; do
+    if [ -f "$kafka/$f" ]; then cp "$kafka/$f" "$dir/default/"; fi
+done
+"""
+
+
 def script(*, ready_timeout: int = 180, messages: int = 3) -> str:
     """The step, for ``bash -c`` on a node; exits 0 when the produced messages were consumed."""
     return rf"""set -u
@@ -42,11 +56,7 @@ rm -rf "$dir" /tmp/kraft-combined-logs
 mkdir -p "$dir/default" "$dir/mounted" "$dir/final"
 exec > "{STEP_LOG}" 2>&1
 # The defaults, as Kafka's native image holds them: the distribution's (here: checkout's) configs.
-for f in config/kraft/server.properties config/server.properties config/log4j.properties \
-         config/tools-log4j.properties config/log4j2.yaml config/tools-log4j2.yaml; do
-    [ -f "$kafka/$f" ] && cp "$kafka/$f" "$dir/default/"
-done
-[ -f "$dir/default/server.properties" ] || {{ echo "no config/kraft/server.properties or config/server.properties in $kafka"; exit 3; }}
+{DEFAULT_CONFIGS}[ -f "$dir/default/server.properties" ] || {{ echo "no config/kraft/server.properties or config/server.properties in $kafka"; exit 3; }}
 export CLUSTER_ID={new_cluster_id()}
 export KAFKA_LOG4J_OPTS="-Dlog4j2.configurationFile=$dir/final/log4j2.yaml -Dlog4j.configuration=file:$dir/final/log4j.properties"
 echo "== {WRAPPER_MAIN} setup"

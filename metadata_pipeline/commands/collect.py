@@ -371,12 +371,13 @@ def _run_options(args: argparse.Namespace, overrides, fuse: bool = False):
     from metadata_pipeline.collect.image import NodeImage
     from metadata_pipeline.collect.run import RunOptions
 
-    from metadata_pipeline.collect.checkout import pinned_ducktape
+    from metadata_pipeline.collect.checkout import driver_requirements, pinned_ducktape
 
     ducktape = args.ducktape_version or pinned_ducktape(args.kafka_dir)
     image = NodeImage(**{k: v for k, v in (("base_image", args.base_image), ("graalvm_image", args.graalvm_image),
                                            ("graalvm_home", args.graalvm_home), ("ducktape_version", ducktape),
-                                           ("node_image", args.node_image)) if v})
+                                           ("node_image", args.node_image),
+                                           ("driver_requirements", driver_requirements(args.kafka_dir))) if v})
     return RunOptions(output=Path(args.output), overrides_source=overrides, nodes=args.nodes, parallel=args.parallel,
                       test_timeout=args.test_timeout, rerun_failed=args.rerun_failed, force=args.force,
                       cluster_file=Path(args.cluster_file) if args.cluster_file else None, image=image,
