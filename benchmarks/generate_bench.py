@@ -74,7 +74,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dirs", type=int, default=500, help="about this many per-test config dirs")
     args = parser.parse_args()
-    from metadata_pipeline.configdir import find_config_dirs
+    from metadata_pipeline.files.configdir import find_config_dirs
 
     with tempfile.TemporaryDirectory(prefix="generate-bench-") as tmp:
         work = Path(tmp)

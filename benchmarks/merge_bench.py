@@ -291,7 +291,7 @@ def measure(fn, root: Path) -> tuple[float, float]:
 
 def phase_model(root: str) -> float:
     """MiB the merged model itself holds: resident memory after ``load`` minus before."""
-    from metadata_pipeline.configdir import load
+    from metadata_pipeline.files.configdir import load
 
     before = _rss_now()
     result = load([root])

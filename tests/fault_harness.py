@@ -50,7 +50,7 @@ if ON == "write":
     for name in ("rmtree", "copytree", "copy2"):
         _wrap(shutil, name)
     try:
-        import metadata_pipeline.fsio as fsio
+        import metadata_pipeline.files.fsio as fsio
     except ImportError:  # a version without it
         pass
     else:

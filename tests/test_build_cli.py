@@ -19,7 +19,7 @@ from build_helpers import (
     WRAPPER, kafka_dist, legacy_configs, standin_graalvm, tarball, unified_configs,
 )
 from cli_helpers import Result, assert_one_line_error, run_cli
-from metadata_pipeline.build.options import DEFAULT_OPTIONS_FILE, read_options
+from metadata_pipeline.nativebuild.options import DEFAULT_OPTIONS_FILE, read_options
 
 KAFKA_OPTIONS = list(read_options(DEFAULT_OPTIONS_FILE))
 NO_DOCKER = "unix:///nonexistent/docker.sock"

@@ -11,8 +11,8 @@ import pytest
 
 from build_helpers import WRAPPER, kafka_dist, legacy_configs, tarball, unified_configs
 from jarfactory import class_file, entry_of, write_jar
-from metadata_pipeline.build.configs import check_configs
-from metadata_pipeline.build.distribution import find_entry_point, open_distribution
+from metadata_pipeline.nativebuild.configs import check_configs
+from metadata_pipeline.nativebuild.distribution import find_entry_point, open_distribution
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.errors import InputError
 

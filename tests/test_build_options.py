@@ -6,8 +6,8 @@ import shlex
 
 import pytest
 
-from metadata_pipeline.build.graalvm import check_supported, parse_version
-from metadata_pipeline.build.options import (
+from metadata_pipeline.nativebuild.graalvm import check_supported, parse_version
+from metadata_pipeline.nativebuild.options import (
     DEFAULT_OPTIONS_FILE, ConfigSet, Invocation, config_flags, parse_options, read_options,
 )
 from metadata_pipeline.core.kinds import FileKind

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from build_helpers import STANDIN_BROKER, kafka_dist, read_records
-from metadata_pipeline.build.errors import SmokeFailed
-from metadata_pipeline.build.smoke import (
+from metadata_pipeline.nativebuild.errors import SmokeFailed
+from metadata_pipeline.nativebuild.smoke import (
     Limits, SmokeReport, StartupFigures, broker_properties, jvm_unavailable, native_launch, new_cluster_id,
     report_lines, run_launch, run_smoke,
 )

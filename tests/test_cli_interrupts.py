@@ -104,7 +104,7 @@ def test_sigkill_at_every_step_leaves_old_or_new_and_the_next_run_cleans_up(scen
             # Killed between the two renames: the complete old copy waits beside it...
             hidden = [p for p in scene["work"].iterdir() if p.name.startswith(".configs.old-")]
             assert [snapshot(p) for p in hidden] == [scene["old"][0]], where
-            from metadata_pipeline.fsio import _recover
+            from metadata_pipeline.files.fsio import _recover
 
             _recover(scene["work"], "configs")  # ...and the next run puts it back first
             out_state = snapshot(scene["work"] / "configs")

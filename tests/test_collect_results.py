@@ -20,7 +20,7 @@ from metadata_pipeline.collect.layout import safe_name, test_dir_name
 from metadata_pipeline.collect.manifest import InvalidManifest, Manifest, ProcessRecord
 from metadata_pipeline.collect.results import (InvalidReport, ProcessNamer, TestOutcome, assemble, parse_report,
                                                parse_result)
-from metadata_pipeline.configdir import load
+from metadata_pipeline.files.configdir import load
 from metadata_pipeline.containers import UnsafeArchive
 
 ROOT = "/mnt/native-image-agent"

@@ -281,8 +281,8 @@ def test_nodes_get_net_admin_and_fuse_only_with_kibosh(tmp_path: Path) -> None:
 
 
 def test_the_native_image_container_gets_no_extra_capabilities(tmp_path: Path) -> None:
-    from metadata_pipeline.build.configs import CheckedConfigs
-    from metadata_pipeline.build.runner import BuildRequest, DockerRunner
+    from metadata_pipeline.nativebuild.configs import CheckedConfigs
+    from metadata_pipeline.nativebuild.runner import BuildRequest, DockerRunner
 
     request = BuildRequest(libs=tmp_path, configs=CheckedConfigs(tmp_path, ()), options=(),
                            entry_point="kafka.docker.KafkaDockerWrapper", output_dir=tmp_path)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from coverage_helpers import write_collected
 from metadata_pipeline.cli import main
 from metadata_pipeline.collect.layout import test_dir_name
-from metadata_pipeline.configdir import load
+from metadata_pipeline.files.configdir import load
 from metadata_pipeline.core.coverage import ItemIndex, TestItems, analyse, dominating, items_of
 from metadata_pipeline.core.diff import diff
 from metadata_pipeline.core.merge import merge

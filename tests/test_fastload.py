@@ -13,7 +13,7 @@ from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.parse import add_to
-from metadata_pipeline.fastload import DedupingReader
+from metadata_pipeline.files.fastload import DedupingReader
 
 from strategies import config_dir_documents
 
@@ -47,7 +47,7 @@ def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout,
 
 def strict_decode(data: bytes, canonical: list) -> object:
     """The merge's own decoder, which also hands the reader orjson's canonical text."""
-    from metadata_pipeline.configdir import decode_json
+    from metadata_pipeline.files.configdir import decode_json
 
     return decode_json(data, Path("f.json"), canonical)
 
@@ -158,7 +158,7 @@ def test_duplicate_keys_are_rejected_with_a_pointer(tmp_path, text, pointer) -> 
 
 def test_a_duplicate_key_in_an_entry_seen_before_is_still_an_error() -> None:
     reader = DedupingReader(Accumulator(), provenance=False)
-    decode = lambda b, c: __import__("metadata_pipeline.configdir", fromlist=["x"]).decode_json(b, "f", c)  # noqa: E731
+    decode = lambda b, c: __import__("metadata_pipeline.files.configdir", fromlist=["x"]).decode_json(b, "f", c)  # noqa: E731
     reader.add(FileKind.REFLECT, agent_layout([{"name": "a.A"}, {"name": "b.B"}]), "t1", decode)
     with pytest.raises(InvalidMetadata, match="duplicate key 'name'"):
         reader.add(FileKind.REFLECT, AGENT_DUPLICATE.replace('"c.C"', '"b.B"').encode(), "t2", decode)
@@ -258,7 +258,7 @@ def test_deep_nesting_in_the_agent_layout_is_a_clear_error(tmp_path) -> None:
 def test_unified_sections_are_keyed_from_the_decoders_canonical_text() -> None:
     import orjson
 
-    from metadata_pipeline.fastload import _canonical_keys
+    from metadata_pipeline.files.fastload import _canonical_keys
 
     doc = {"comment": "x", "reflection": [{"type": "a.A", "methods": [{"name": "m", "parameterTypes": []}]},
                                           {"type": "b.B", "fields": [{"name": "f"}]}],

@@ -255,7 +255,7 @@ def test_repaired_schemas_are_needed_and_enough() -> None:
 
 def _reference_dirs() -> list[Path]:
     from conftest import REFERENCE
-    from metadata_pipeline.configdir import find_config_dirs
+    from metadata_pipeline.files.configdir import find_config_dirs
 
     return [d.path for d in find_config_dirs([REFERENCE])] if REFERENCE.exists() else []
 

@@ -45,7 +45,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metadata_pipeline.cli import main
-from metadata_pipeline.configdir import find_config_dirs, load
+from metadata_pipeline.files.configdir import find_config_dirs, load
 from metadata_pipeline.core.diff import diff
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind, kind_of_file
 from metadata_pipeline.core.parse import parse
-from metadata_pipeline.schema import schema_errors
+from metadata_pipeline.files.schema import schema_errors
 
 from conftest import REFERENCE, reference
 from strategies import config_dir_documents

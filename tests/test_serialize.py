@@ -12,7 +12,7 @@ from metadata_pipeline.core.merge import Accumulator, merge
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.core.parse import add_to, parse
 from metadata_pipeline.core.serialize import conversion_losses, java_regex_of_glob, render
-from metadata_pipeline.output import check_output_schema
+from metadata_pipeline.files.output import check_output_schema
 
 from conftest import REFERENCE
 from strategies import metadata_values, reparse

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from metadata_pipeline.collect.manifest import MANIFEST_NAME, InvalidManifest, Manifest
-from metadata_pipeline.configdir import atomic_write_text
+from metadata_pipeline.files.configdir import atomic_write_text
 from metadata_pipeline.errors import InputError
 
 __all__ = ["OutputDir", "OutputBusy", "safe_name", "test_dir_name", "STATE_DIR", "DUCKTAPE_FILES", "SUMMARY_FILE"]

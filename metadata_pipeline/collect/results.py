@@ -34,7 +34,7 @@ from metadata_pipeline.collect.agent_options import PLACEHOLDERS
 from metadata_pipeline.collect.layout import DUCKTAPE_FILES, safe_name
 from metadata_pipeline.collect.manifest import (FINAL, MANIFEST_NAME, NOTHING, PASSED, SNAPSHOT, Manifest,
                                                 ProcessRecord)
-from metadata_pipeline.configdir import LOCK_FILE, load
+from metadata_pipeline.files.configdir import LOCK_FILE, load
 from metadata_pipeline.core.kinds import kind_of_file
 from metadata_pipeline.errors import FatalError
 

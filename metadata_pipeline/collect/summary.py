@@ -9,9 +9,9 @@ from typing import Mapping, Sequence
 
 from metadata_pipeline.collect.manifest import NOTHING, SNAPSHOT, Manifest
 from metadata_pipeline.collect.shard import Shard
-from metadata_pipeline.configdir import load
+from metadata_pipeline.files.configdir import load
 from metadata_pipeline.errors import EXIT_FINDINGS, EXIT_OK, InputError
-from metadata_pipeline.output import summary_line
+from metadata_pipeline.files.output import summary_line
 
 __all__ = ["Summary", "summarize", "merge_command", "KAFKA_CONFIGS", "status_doc"]
 

@@ -9,7 +9,7 @@ DESCRIPTION = """\
 Build Kafka's native broker executable OUT/kafka.Kafka from the distribution at --kafka-dist
 (a release .tgz or an unpacked release: every jar in its libs/ goes on the class path) and the
 configs directory, with the options Kafka's own native image uses
-(metadata_pipeline/build/native-image-options.txt, or --options-file). Legacy configs give one
+(metadata_pipeline/nativebuild/native-image-options.txt, or --options-file). Legacy configs give one
 -H:<Kind>ConfigurationFiles= flag per file present; a unified reachability-metadata.json gives
 -H:ConfigurationFileDirectories=.
 
@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from metadata_pipeline.build.configs import check_configs
-    from metadata_pipeline.build.distribution import find_entry_point, open_distribution
-    from metadata_pipeline.build.options import DEFAULT_OPTIONS_FILE, read_options
-    from metadata_pipeline.build.runner import BuildRequest, choose_runner
+    from metadata_pipeline.nativebuild.configs import check_configs
+    from metadata_pipeline.nativebuild.distribution import find_entry_point, open_distribution
+    from metadata_pipeline.nativebuild.options import DEFAULT_OPTIONS_FILE, read_options
+    from metadata_pipeline.nativebuild.runner import BuildRequest, choose_runner
     from metadata_pipeline.errors import InputError, UsageError
 
     if args.runner == "local" and args.graalvm_image:
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
         runner = choose_runner(args.runner, args.graalvm_image, os.environ, connect=not args.dry_run)
         request = BuildRequest(dist.libs, configs, options, entry.class_name, out)
         if args.dry_run:
-            from metadata_pipeline.build.dry_run import render_dry_run
-            from metadata_pipeline.build.smoke import jvm_unavailable
+            from metadata_pipeline.nativebuild.dry_run import render_dry_run
+            from metadata_pipeline.nativebuild.smoke import jvm_unavailable
             from metadata_pipeline.containers import new_run_id
 
             sys.stdout.write(render_dry_run(
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             f"({result.version.text})")
         if not args.smoke:
             return 0
-        from metadata_pipeline.build.smoke import report_lines, run_smoke
+        from metadata_pipeline.nativebuild.smoke import report_lines, run_smoke
 
         report = run_smoke(result.binary, dist.root, os.environ, progress=say)
         for line in report_lines(report):

@@ -357,7 +357,7 @@ def _settings_filters(args: argparse.Namespace) -> list[str]:
     if args.no_config:
         return []
     from metadata_pipeline.collect.instrumentation import PACKAGED_FILTER
-    from metadata_pipeline.settings import load_settings
+    from metadata_pipeline.files.settings import load_settings
 
     settings = load_settings()
     if settings.source is None:  # run outside any repository that configures it

@@ -71,8 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from metadata_pipeline.collected import class_filter_for, read_items, timings_from_report
-    from metadata_pipeline.configdir import atomic_write_text
+    from metadata_pipeline.collect.collected import class_filter_for, read_items, timings_from_report
+    from metadata_pipeline.files.configdir import atomic_write_text
     from metadata_pipeline.core import coverage_report
     from metadata_pipeline.core.coverage import TestItems, analyse, report_json
     from metadata_pipeline.core.serialize import dumps
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         text = coverage_report.render_markdown(report, inputs)
     elif args.format == "html":
-        from metadata_pipeline.coverage_html import render_html
+        from metadata_pipeline.commands.coverage_html import render_html
 
         text = render_html(report, inputs)
     else:

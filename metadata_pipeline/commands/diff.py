@@ -36,9 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metadata_pipeline.configdir import load
+    from metadata_pipeline.files.configdir import load
     from metadata_pipeline.core.diff import diff
-    from metadata_pipeline.report import print_diff
+    from metadata_pipeline.commands.report import print_diff
 
     old = load([args.old]).metadata
     new = load([args.new]).metadata

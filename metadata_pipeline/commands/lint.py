@@ -45,12 +45,12 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from metadata_pipeline.classpath import ClassPath, ClassPathError
-    from metadata_pipeline.configdir import find_config_dirs, load, write_config_dir
+    from metadata_pipeline.files.configdir import find_config_dirs, load, write_config_dir
     from metadata_pipeline.core.kinds import FileKind
     from metadata_pipeline.core.lint import apply_fixes, describe, lint
     from metadata_pipeline.core.serialize import render
     from metadata_pipeline.errors import InputError
-    from metadata_pipeline.report import file_of_category
+    from metadata_pipeline.commands.report import file_of_category
 
     config_dir = Path(args.config_dir)
     if not config_dir.is_dir():

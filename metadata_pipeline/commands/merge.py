@@ -68,18 +68,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from metadata_pipeline.configdir import load, write_config_dir
+    from metadata_pipeline.files.configdir import load, write_config_dir
     from metadata_pipeline.core.provenance import provenance_document
     from metadata_pipeline.core.serialize import conversion_losses, documents, dumps
-    from metadata_pipeline.fastload import paused_gc
-    from metadata_pipeline.fsio import held_interrupts
-    from metadata_pipeline.output import check_output_schema, refuse_unsafe_paths, summary_line
+    from metadata_pipeline.files.fastload import paused_gc
+    from metadata_pipeline.files.fsio import held_interrupts
+    from metadata_pipeline.files.output import check_output_schema, refuse_unsafe_paths, summary_line
     from metadata_pipeline.core.filters import apply_filter
     from metadata_pipeline.errors import InputError, UsageError
-    from metadata_pipeline.filterfiles import load_filters, report_lines
-    from metadata_pipeline.report import filter_files_lines, plural
-    from metadata_pipeline.settings import Settings, load_settings
-    from metadata_pipeline.schema import check_schema
+    from metadata_pipeline.files.filterfiles import load_filters, report_lines
+    from metadata_pipeline.commands.report import filter_files_lines, plural
+    from metadata_pipeline.files.settings import Settings, load_settings
+    from metadata_pipeline.files.schema import check_schema
 
     warn = lambda msg: print(f"warning: {msg}", file=sys.stderr)  # noqa: E731
     if not args.check:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         files = {name: dumps(doc) for name, doc in docs.items()}
     for note in conversion_losses(metadata, fmt):
         warn(f"{fmt} format cannot express: {note}")
-    from metadata_pipeline.classdata import classdata_sources, copy_classdata
+    from metadata_pipeline.files.classdata import classdata_sources, copy_classdata
 
     classdata, missing = classdata_sources(result.dirs, metadata.predefined_classes)
     if missing:
@@ -134,14 +134,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace, merged, out, default_format: str | None) -> int:
     """Compare the merge with OUTDIR; print what differs in a maintainer's terms."""
-    from metadata_pipeline.configdir import find_config_dirs, load
+    from metadata_pipeline.files.configdir import find_config_dirs, load
     from metadata_pipeline.core.diff import diff
     from metadata_pipeline.core.diff_report import summary_text
     from metadata_pipeline.core.kinds import FileKind
     from metadata_pipeline.core.serialize import render
     from metadata_pipeline.errors import InputError
-    from metadata_pipeline.fastload import paused_gc
-    from metadata_pipeline.report import github_annotations, in_github_actions, print_diff
+    from metadata_pipeline.files.fastload import paused_gc
+    from metadata_pipeline.commands.report import github_annotations, in_github_actions, print_diff
 
     if not out.is_dir():
         raise InputError(f"{out}: no such config directory to check against (run merge without --check to create it)")
@@ -170,7 +170,7 @@ def _check(args: argparse.Namespace, merged, out, default_format: str | None) ->
         print(f"{out} is up to date, but not in canonical {fmt} form: {', '.join(stale)} "
               f"(rewrite with: metadata-pipeline merge {inputs} -o {out})", file=sys.stderr)
         return 1 if args.strict else 0
-    from metadata_pipeline.output import summary_line
+    from metadata_pipeline.files.output import summary_line
 
     print(f"{out} is up to date ({summary_line(merged)})")
     return 0

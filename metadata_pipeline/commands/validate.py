@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metadata_pipeline.validation import validate_paths
+    from metadata_pipeline.files.validation import validate_paths
 
     result = validate_paths(args.paths)
     for line in result.findings:

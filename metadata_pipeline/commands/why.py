@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metadata_pipeline.collected import class_filter_for, read_items
+    from metadata_pipeline.collect.collected import class_filter_for, read_items
     from metadata_pipeline.core.coverage import item_label, parse_query
     from metadata_pipeline.core.coverage_report import duration
     from metadata_pipeline.core.errors import InvalidMetadata

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 from metadata_pipeline.collect.layout import OutputDir
 
 from metadata_pipeline.collect.manifest import MANIFEST_NAME, Manifest
-from metadata_pipeline.configdir import LOCK_FILE, decode_json, find_config_dirs, read_json
+from metadata_pipeline.files.configdir import LOCK_FILE, decode_json, find_config_dirs, read_json
 from metadata_pipeline.core.coverage import ItemIndex, items_of
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.filters import ClassFilter, apply_filter
@@ -27,7 +27,7 @@ from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
 from metadata_pipeline.errors import InputError
 # The agent's reflect/jni layout, as the merge's fast path reads it (one definition).
-from metadata_pipeline.fastload import _NotThisLayout, _raw_entries, _strict_objects, paused_gc
+from metadata_pipeline.files.fastload import _NotThisLayout, _raw_entries, _strict_objects, paused_gc
 
 _TYPE_FILES = (FileKind.REFLECT, FileKind.JNI)
 
@@ -228,8 +228,8 @@ class _ItemReader:
 
 def class_filter_for(no_config: bool, extra: Sequence[str]) -> ClassFilter:
     """The filters merge would apply: metadata-pipeline.toml's, then ``--filter`` files."""
-    from metadata_pipeline.filterfiles import load_filters
-    from metadata_pipeline.settings import Settings, load_settings
+    from metadata_pipeline.files.filterfiles import load_filters
+    from metadata_pipeline.files.settings import Settings, load_settings
 
     settings = Settings() if no_config else load_settings()
     return load_filters([*settings.filters, *map(Path, extra)])

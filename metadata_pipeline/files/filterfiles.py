@@ -9,7 +9,7 @@ from typing import Sequence
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.filters import ClassFilter, FilterReport, parse_filter
 from metadata_pipeline.errors import InputError
-from metadata_pipeline.fsio import read_text_file
+from metadata_pipeline.files.fsio import read_text_file
 
 __all__ = ["load_filters", "report_lines"]
 

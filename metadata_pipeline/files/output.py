@@ -9,8 +9,8 @@ from typing import Any, Sequence
 from metadata_pipeline.core.kinds import kind_of_file
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.errors import FatalError, UsageError
-from metadata_pipeline.fsio import refuse_replacing_cwd, resolve_output
-from metadata_pipeline.schema import schema_errors
+from metadata_pipeline.files.fsio import refuse_replacing_cwd, resolve_output
+from metadata_pipeline.files.schema import schema_errors
 
 __all__ = ["check_output_schema", "refuse_unsafe_paths", "summary_line"]
 

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from metadata_pipeline.build.configs import CheckedConfigs
-from metadata_pipeline.build.errors import BuildFailed
-from metadata_pipeline.build.graalvm import GraalVersion, check_supported, parse_version
-from metadata_pipeline.build.options import BINARY_NAME, Invocation
+from metadata_pipeline.nativebuild.configs import CheckedConfigs
+from metadata_pipeline.nativebuild.errors import BuildFailed
+from metadata_pipeline.nativebuild.graalvm import GraalVersion, check_supported, parse_version
+from metadata_pipeline.nativebuild.options import BINARY_NAME, Invocation
 from metadata_pipeline.containers import DEFAULT_GRAALVM_IMAGE
 from metadata_pipeline.errors import InputError
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
-from metadata_pipeline.configdir import ConfigDir
+from metadata_pipeline.files.configdir import ConfigDir
 from metadata_pipeline.core.model import PredefinedClass
 
 __all__ = ["CLASSDATA_DIR", "classdata_sources", "copy_classdata"]

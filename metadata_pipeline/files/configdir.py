@@ -24,8 +24,8 @@ from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.core.parse import MAX_DEPTH, add_to, too_deep
 from metadata_pipeline.errors import InputError, os_reason
-from metadata_pipeline.fastload import DedupingReader, paused_gc
-from metadata_pipeline.fsio import atomic_write_text, read_regular_file, replace_dir
+from metadata_pipeline.files.fastload import DedupingReader, paused_gc
+from metadata_pipeline.files.fsio import atomic_write_text, read_regular_file, replace_dir
 
 __all__ = ["ConfigDir", "find_config_dirs", "read_json", "load", "LoadResult", "write_config_dir", "atomic_write_text", "LOCK_FILE"]
 

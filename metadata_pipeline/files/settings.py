@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metadata_pipeline.errors import InputError
-from metadata_pipeline.fsio import read_text_file
+from metadata_pipeline.files.fsio import read_text_file
 
 __all__ = ["Settings", "SETTINGS_FILE", "load_settings"]
 

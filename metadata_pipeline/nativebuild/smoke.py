@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from metadata_pipeline.build.errors import SmokeFailed
+from metadata_pipeline.nativebuild.errors import SmokeFailed
 
 __all__ = [
     "KIP_NATIVE_MS", "KIP_JVM_MS", "Limits", "Launch", "StartupFigures", "SmokeReport",

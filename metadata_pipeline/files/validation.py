@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from metadata_pipeline.configdir import LOCK_FILE, find_config_dirs, read_json
+from metadata_pipeline.files.configdir import LOCK_FILE, find_config_dirs, read_json
 from metadata_pipeline.core.checks import semantic_findings
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.errors import InputError
-from metadata_pipeline.schema import schema_errors
+from metadata_pipeline.files.schema import schema_errors
 
 __all__ = ["Validation", "validate_paths"]
 
@@ -65,7 +65,7 @@ def validate_paths(paths: Iterable[str | Path]) -> Validation:
 
 def _missing_classdata(cdir: Path, path: Path, data: list) -> list[str]:
     """native-image defines a predefined class from its bytes beside the config; without them it cannot."""
-    from metadata_pipeline.classdata import CLASSDATA_DIR
+    from metadata_pipeline.files.classdata import CLASSDATA_DIR
 
     return [f"{path}: /{i}/classes/{j}: no class data {CLASSDATA_DIR}/{c['hash']}.classdata beside the config"
             for i, group in enumerate(data) for j, c in enumerate(group.get("classes", []))

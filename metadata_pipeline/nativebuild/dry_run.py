@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from metadata_pipeline.build.configs import CheckedConfigs
-from metadata_pipeline.build.distribution import Distribution, EntryPoint
-from metadata_pipeline.build.runner import BuildRequest, DockerRunner, Runner
+from metadata_pipeline.nativebuild.configs import CheckedConfigs
+from metadata_pipeline.nativebuild.distribution import Distribution, EntryPoint
+from metadata_pipeline.nativebuild.runner import BuildRequest, DockerRunner, Runner
 
 __all__ = ["render_dry_run"]
 

@@ -2,7 +2,7 @@
 
 Refused: a directory that still holds an agent ``.lock`` (native-image refuses it too, but
 only after minutes of work), one with no metadata files directly inside, and one whose files
-fail ``validate`` — the same checks, through the same code (``metadata_pipeline.validation``).
+fail ``validate`` — the same checks, through the same code (``metadata_pipeline.files.validation``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from metadata_pipeline.build.options import ConfigSet
-from metadata_pipeline.configdir import LOCK_FILE
+from metadata_pipeline.nativebuild.options import ConfigSet
+from metadata_pipeline.files.configdir import LOCK_FILE
 from metadata_pipeline.core.kinds import FileKind, kind_of_file
 from metadata_pipeline.errors import InputError
 
@@ -36,7 +36,7 @@ class CheckedConfigs:
 
 
 def check_configs(directory: Path) -> CheckedConfigs:
-    from metadata_pipeline.validation import validate_paths
+    from metadata_pipeline.files.validation import validate_paths
 
     if not directory.is_dir():
         raise InputError(f"{directory}: no such configs directory (write one with: metadata-pipeline merge ... -o {directory})")
