@@ -27,3 +27,35 @@ def test_core_imports_only_core_and_pure_stdlib() -> None:
                 elif name.split(".")[0] not in ALLOWED_STDLIB:
                     offenders.append(f"{path.name}: {name}")
     assert offenders == []
+
+
+# The rooms of the edge, and what each may import besides itself: core <- files <- commands,
+# with the Docker layer, collect, the classpath index and the native build as rooms of their own.
+LAYERS = {
+    "files": {"core", "errors"},
+    "classpath": {"core", "errors"},
+    "containers": {"errors"},
+    "collect": {"core", "errors", "files", "containers"},
+    "nativebuild": {"core", "errors", "files", "containers", "classpath"},
+    "commands": {"core", "errors", "files", "containers", "collect", "classpath", "nativebuild"},
+}
+
+
+def test_each_room_imports_only_the_layers_below_it() -> None:
+    package = CORE.parent
+    offenders = []
+    for room, allowed in LAYERS.items():
+        for path in sorted((package / room).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                          [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+                for module in modules:
+                    parts = module.split(".")
+                    if parts[0] == "metadata_pipeline" and len(parts) > 1 and parts[1] not in allowed | {room}:
+                        offenders.append(f"{path.relative_to(package)}: {module}")
+    assert offenders == []
+
+
+def test_the_package_root_holds_only_the_entry_points() -> None:
+    loose = sorted(p.name for p in CORE.parent.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py", "cli.py", "errors.py"]
