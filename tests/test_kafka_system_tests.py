@@ -43,7 +43,7 @@ from conftest import reference
 from metadata_pipeline.cli import main
 from metadata_pipeline.collect.layout import OutputDir
 from metadata_pipeline.collect.manifest import FINAL, SNAPSHOT, Manifest
-from metadata_pipeline.configdir import load
+from metadata_pipeline.files.configdir import load
 from metadata_pipeline.core.model import Metadata
 
 KAFKA_DIR = os.environ.get("METADATA_PIPELINE_KAFKA_DIR", "")
