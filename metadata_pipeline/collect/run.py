@@ -121,13 +121,17 @@ class _Gatherer:
         try:
             fetched = self.driver.fetch(results_dir, staging / "fetched", self.agent_dir_name)
             outcome = self._outcome(fetched, fallback)
-            dest = staging / "test"
-            dest.mkdir()
-            manifest = assemble(fetched, dest, outcome, self.namer, self.agent_dir_name, run_id=self.run_id)
-            self.out.install(dest, outcome.test_id)
+            manifest = self._install(fetched, staging / "test", outcome)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self._record(outcome, manifest)
+
+    def _install(self, fetched: Path, dest: Path, outcome: TestOutcome) -> Manifest:
+        """Assemble what was fetched into the kept layout and install it as the test's output."""
+        dest.mkdir()
+        manifest = assemble(fetched, dest, outcome, self.namer, self.agent_dir_name, run_id=self.run_id)
+        self.out.install(dest, outcome.test_id)
+        return manifest
 
     def _record(self, outcome: TestOutcome, manifest: Manifest) -> None:
         self.gathered[outcome.test_id] = manifest
@@ -157,10 +161,7 @@ class _Gatherer:
             except PathNotFound:
                 pass  # nothing was written: the manifest says so
             (fetched / "wrapper-entry.log").write_text(log, encoding="utf-8")
-            dest = staging / "test"
-            dest.mkdir()
-            manifest = assemble(fetched, dest, outcome, self.namer, self.agent_dir_name, run_id=self.run_id)
-            self.out.install(dest, outcome.test_id)
+            manifest = self._install(fetched, staging / "test", outcome)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self._record(outcome, manifest)
