@@ -341,3 +341,23 @@ def test_the_wrapper_entry_takes_the_kraft_defaults_as_kafkas_native_image_does(
     (kafka / "config" / "server.properties").write_text("process.roles=broker\n")
     run()
     assert (default / "server.properties").read_text() == "process.roles=broker\n"
+
+
+def test_the_wrapper_broker_is_ready_when_its_listener_accepts_though_it_logs_nothing(tmp_path):
+    """Kafka 4.0.0's wrapper, given 1eb7644's config/ (log4j.properties, no log4j2.yaml), writes
+    a root-ERROR log4j2.yaml with no appender: the broker runs but prints no "started" line."""
+    import socket
+    import subprocess
+
+    from metadata_pipeline.collect.wrapper_entry import READY
+
+    (tmp_path / "start.log").write_text("")  # what the real broker printed in that case
+    def ready(port: int) -> bool:
+        return subprocess.run(["bash", "-c", f"dir={tmp_path} port={port}\n{READY}"]).returncode == 0
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        assert ready(port)
+    assert not ready(port)  # nothing listens, nothing logged: not ready
+    (tmp_path / "start.log").write_text("[KafkaRaftServer nodeId=1] Kafka Server started\n")
+    assert ready(port)

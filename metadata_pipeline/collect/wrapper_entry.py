@@ -21,7 +21,7 @@ import uuid
 
 from metadata_pipeline.collect.instrumentation import KAFKA_MOUNT
 
-__all__ = ["WRAPPER_ENTRY_ID", "WRAPPER_MAIN", "STEP_DIR", "STEP_LOG", "script", "new_cluster_id"]
+__all__ = ["WRAPPER_ENTRY_ID", "WRAPPER_MAIN", "STEP_DIR", "STEP_LOG", "READY", "script", "new_cluster_id"]
 
 WRAPPER_ENTRY_ID = "metadata_pipeline.wrapper_entry.KafkaDockerWrapper.setup_then_start"
 WRAPPER_MAIN = "kafka.docker.KafkaDockerWrapper"
@@ -48,10 +48,16 @@ done
 """
 
 
+# Ready when the broker says so or when its listener accepts: the wrapper's setup writes the
+# final log4j config from the defaults, and where they hold no log4j2.yaml for its log4j 2
+# (a 3.x-era config/ beside 4.x jars) it writes root ERROR with no appender: no "started" line.
+READY = r"""grep -q "Kafka Server started" "$dir/start.log" || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null"""
+
+
 def script(*, ready_timeout: int = 180, messages: int = 3) -> str:
     """The step, for ``bash -c`` on a node; exits 0 when the produced messages were consumed."""
     return rf"""set -u
-kafka={KAFKA_MOUNT} dir={STEP_DIR}
+kafka={KAFKA_MOUNT} dir={STEP_DIR} port=9092
 rm -rf "$dir" /tmp/kraft-combined-logs
 mkdir -p "$dir/default" "$dir/mounted" "$dir/final"
 exec > "{STEP_LOG}" 2>&1
@@ -68,7 +74,7 @@ pid=$!
 stop() {{ kill -TERM "$pid" 2>/dev/null; for _ in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done; cat "$dir/start.log"; }}
 ready=0
 for _ in $(seq {ready_timeout * 2}); do
-    if grep -q "Kafka Server started" "$dir/start.log"; then ready=1; break; fi
+    if {READY}; then ready=1; break; fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
 done
@@ -76,8 +82,8 @@ if [ "$ready" != 1 ]; then echo "the wrapper's broker did not start"; stop; exit
 unset KAFKA_LOG4J_OPTS
 echo "== produce and consume"
 seq 1 {messages} | sed 's/^/wrapper-entry-/' | "$kafka/bin/kafka-console-producer.sh" \
-    --bootstrap-server localhost:9092 --topic wrapper-entry
-got=$("$kafka/bin/kafka-console-consumer.sh" --bootstrap-server localhost:9092 --topic wrapper-entry \
+    --bootstrap-server "localhost:$port" --topic wrapper-entry
+got=$("$kafka/bin/kafka-console-consumer.sh" --bootstrap-server "localhost:$port" --topic wrapper-entry \
       --from-beginning --max-messages {messages} --timeout-ms 60000 2>/dev/null | grep -c '^wrapper-entry-')
 echo "consumed $got of {messages}"
 stop
