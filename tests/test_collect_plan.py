@@ -358,7 +358,7 @@ def test_tests_the_image_cannot_host_are_named_counted_and_left_out():
     assert excluded == {upgrade.test_id: "needs /opt/kafka-3.8.0", both.test_id: "needs /opt/kafka-3.6.2 (+1 more)",
                         kibosh.test_id: "needs kibosh (/opt/kibosh)", degrade.test_id: "needs ping/iperf"}
     line = hosting.summary_line(excluded, hosting.DEFAULT_IMAGE_FACTS)
-    assert line.startswith("excluded 4 test(s) the node image docker/graalvm-jit cannot host (2 needs an old release "
+    assert line.startswith("excluded 4 test(s) the node image docker/graalvm-jit cannot host (2 need an old release "
                            "under /opt/kafka-<version>; 1 needs kibosh; 1 needs ping/iperf)")
     # Kafka's own node image, as a probe of it reads.
     kafkas = hosting.parse_probe("ducker-ak", "version 3.6.2\nversion 3.7.1\nversion 3.8.0\nversion dev\nkibosh\n"

@@ -120,6 +120,8 @@ def summary_line(excluded: dict[str, str], facts: ImageFacts) -> str:
         kind = reason.split(" (", 1)[0]
         kind = "needs an old release under /opt/kafka-<version>" if kind.startswith("needs /opt/kafka-") else kind
         kinds[kind] = kinds.get(kind, 0) + 1
-    detail = "; ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    # "1 needs kibosh", "429 need an old release ...": the verb agrees with the count.
+    detail = "; ".join(f"{n} {kind if n == 1 else kind.replace('needs ', 'need ', 1)}"
+                       for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
     return (f"excluded {len(excluded)} test(s) the node image {facts.image} cannot host ({detail}); "
             "--node-image names one that can (e.g. Kafka's own, built FROM a GraalVM JDK)")
