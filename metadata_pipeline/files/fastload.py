@@ -21,7 +21,8 @@ from __future__ import annotations
 import gc
 import hashlib
 from contextlib import contextmanager
-from itertools import repeat
+from itertools import compress, repeat
+from operator import not_
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
@@ -121,14 +122,13 @@ class _FileMemo:
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
         keys = entries if self._mode is _RAW else _canonical_keys(entries, section, self._canonical)
         self._sections.append((section, keys))
-        seen = self._known.get((self._mode, self._kind, section), {})
-        new = set(keys).difference(seen)
-        if not new:
-            return ()
-        if len(new) == len(keys):
+        seen = self._known.get((self._mode, self._kind, section))
+        if seen is None:
             indexes: Iterable[int] = range(len(keys))
-        else:  # in file order, so the first bad entry is the one reported (a repeat once is enough)
-            indexes = sorted(map(dict(zip(keys, range(len(keys)))).__getitem__, new))
+        else:  # in file order, so the first bad entry is the one reported; one C pass, no set built
+            indexes = list(compress(range(len(keys)), map(not_, map(seen.__contains__, keys))))
+            if not indexes:
+                return ()
         if self._mode is _RAW:
             indexes = list(indexes)
             return zip(indexes, _strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
