@@ -268,3 +268,58 @@ def test_unified_sections_are_keyed_from_the_decoders_canonical_text() -> None:
     for section in ("reflection", "jni"):
         keys = _canonical_keys(doc[section], f"/{section}", canonical[0])
         assert [orjson.loads(b"{" + k + b"\n}") for k in keys] == doc[section]
+
+
+# -- minified and unified files split without decoding what was seen -------------------------
+
+def test_minified_entries_with_brackets_and_separators_in_strings_merge_the_same() -> None:
+    docs = [[{"name": "a.A", "methods": [{"name": "m", "parameterTypes": []}, {"name": "n", "parameterTypes": ["int"]}]},
+             {"name": "b.B", "fields": [{"name": "x},{y"}, {"name": "z"}]}],
+            [{"name": "c.C{["}, {"name": "a.A", "methods": [{"name": "m", "parameterTypes": []}]}, {"name": "d.D]}"}]]
+    files = [(FileKind.REFLECT, d, f"t{i}") for i, d in enumerate(docs + docs)]
+    got = deduped(files, minified, strict_decode)
+    assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
+
+
+def _unified(reflection: list, **rest) -> bytes:
+    return json.dumps({"reflection": reflection, **rest}, indent=2).encode()
+
+
+def test_a_unified_file_split_at_its_reflection_array_is_as_strict_as_a_whole_one(tmp_path) -> None:
+    import orjson
+
+    entries = [{"type": "a.A", "allDeclaredFields": True}, {"type": "b.B", "methods": [{"name": "m", "parameterTypes": []}]}]
+    late = _unified(entries, resources=[{"glob": "x"}]).replace(b'"glob"', b'"glob" "')
+    with pytest.raises(orjson.JSONDecodeError) as info:
+        orjson.loads(late)
+    where = info.value
+    assert where.lineno > 10  # after the reflection array
+    cases = {
+        # an error after the array: line and column of the file as written, not of what is left
+        "late-syntax": (late, f"line {where.lineno} column {where.colno}:"),
+        "twice": (_unified(entries)[:-2] + b',\n  "reflection": []\n}', "duplicate key 'reflection'"),
+        "bad-entry": (_unified(entries + [{"type": "c.C", "fields": [{"name": 3}]}]), "/reflection/2/fields/0/name"),
+    }
+    for name, (text, expected) in cases.items():
+        d = tmp_path / name
+        d.mkdir()
+        (d / "reachability-metadata.json").write_bytes(text)
+        # the same entries read before from a good file: the split reader knows them
+        good = tmp_path / f"{name}-good"
+        good.mkdir()
+        (good / "reachability-metadata.json").write_bytes(_unified(entries))
+        result = run_cli("merge", good, d, "-o", tmp_path / f"out-{name}")
+        assert_one_line_error(result, "reachability-metadata.json", expected)
+
+
+def test_a_reflection_array_nested_elsewhere_is_not_taken_for_the_top_level_one() -> None:
+    # A foreign entry (kept verbatim) holding a "reflection" key laid out like the top-level one.
+    inner = [{"type": "x.X"}]
+    doc = {"foreign": {"downcalls": [{"reflection": inner}]}, "reflection": [{"type": "a.A"}]}
+    text = json.dumps(doc, indent=2).encode().replace(b'\n        "reflection": [\n          {',
+                                                        b'\n  "reflection": [\n    {')
+    text = text.replace(b'"type": "x.X"\n          }\n        ]', b'"type": "x.X"\n    }\n  ]')
+    assert json.loads(text) == doc
+    files = [(FileKind.UNIFIED, doc, "t")]
+    got = deduped(files, lambda d: text, strict_decode)
+    assert got.build() == plain(files).build()
