@@ -323,3 +323,19 @@ def test_a_reflection_array_nested_elsewhere_is_not_taken_for_the_top_level_one(
     files = [(FileKind.UNIFIED, doc, "t")]
     got = deduped(files, lambda d: text, strict_decode)
     assert got.build() == plain(files).build()
+
+
+def test_a_unified_file_with_a_top_level_jni_array_is_read_whole() -> None:
+    import metadata_pipeline.files.fastload as fastload
+
+    doc = {"reflection": [{"type": "a.A"}], "jni": [{"type": "b.B"}]}
+    files = [(FileKind.UNIFIED, doc, "t")]
+    tried: list = []
+    real = fastload._strict_objects
+    fastload._strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
+    try:
+        assert deduped(files, indented, strict_decode).build() == plain(files).build()
+    finally:
+        fastload._strict_objects = real
+    # the decoded jni entries are never handed to the text decoder (they are no text)
+    assert all(type(c) is bytes for chunks in tried for c in chunks), tried

@@ -258,6 +258,8 @@ class DedupingReader:
             return None, None
         if type(doc) is not dict or doc.get("reflection") != _MARK:
             return None, None  # the span cut out was not the top-level array
+        if doc.get("jni"):  # the 1.0/1.1 top-level array, decoded, no text to key: read the general way
+            return None, None
         doc["reflection"] = chunks
         part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, _RAW, self.provenance)
         try:
