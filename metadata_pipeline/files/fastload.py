@@ -24,7 +24,7 @@ import gc
 import hashlib
 from contextlib import contextmanager
 from itertools import accumulate, compress, repeat
-from operator import add, not_, sub
+from operator import not_, sub
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
@@ -94,22 +94,23 @@ def _split_minified(body: bytes) -> list[bytes] | None:
     compact output), in C-speed passes.
 
     ``},{`` also stands between nested objects (two methods), so pieces are joined back until
-    their brackets balance. Brackets inside strings can fool the count: the split is only a
+    their braces balance. Braces inside strings can fool the count: the split is only a
     proposal, exact because every chunk is either decoded (``_strict_objects``) or identical to
     one decoded before, and objects joined by ``,`` in ``[]`` are an array of those objects.
     """
     if not (body.startswith(b"[{") and body.endswith(b"}]")) or len(body) < 4:
         return None
     pieces = body[2:-2].split(b"},{")
-    count = bytes.count
-    balance = list(map(sub, map(add, map(count, pieces, repeat(b"{")), map(count, pieces, repeat(b"["))),
-                       map(add, map(count, pieces, repeat(b"}")), map(count, pieces, repeat(b"]")))))
+    count = bytes.count  # braces alone: a nested ``},{`` stands inside its entry's braces
+    balance = list(map(sub, map(count, pieces, repeat(b"{")), map(count, pieces, repeat(b"}"))))
     if not any(balance):
         return pieces
-    ends = [i for i, depth in enumerate(accumulate(balance), 1) if not depth]
-    if not ends or ends[-1] != len(pieces):
-        return None  # unbalanced as counted: not this layout, or brackets in strings
-    return [b"},{".join(pieces[a:b]) for a, b in zip([0, *ends], ends)]
+    depth = list(accumulate(balance))
+    if depth[-1]:
+        return None  # unbalanced as counted: not this layout, or braces in strings
+    ends = list(compress(range(1, len(pieces) + 1), map(not_, depth)))
+    join = b"},{".join
+    return [pieces[a] if b - a == 1 else join(pieces[a:b]) for a, b in zip([0, *ends], ends)]
 
 
 def _strict_objects(chunks: list[bytes]) -> list[dict]:
