@@ -25,7 +25,8 @@ import hashlib
 from contextlib import contextmanager
 from itertools import accumulate, compress, repeat
 from operator import not_, sub
-from typing import Any, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import orjson
 
@@ -33,6 +34,7 @@ from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey
 from metadata_pipeline.core.parse import add_to
+from metadata_pipeline.files.decode import decode_json
 
 __all__ = ["DedupingReader", "paused_gc"]
 
@@ -208,11 +210,11 @@ class DedupingReader:
         self._files: dict[bytes, list[EntryKey]] = {}
         self._entries: dict[tuple, dict[bytes, tuple]] = {}
 
-    def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[..., object]) -> None:
-        """Add one file's bytes; ``decode(data, canonical)`` is the JSON decoder (raises on bad
-        JSON), which may append orjson's ``OPT_INDENT_2`` text of the value to ``canonical``.
+    def add(self, kind: FileKind, data: bytes, label: str, path: Path) -> None:
+        """Add the bytes of one file, read from ``path`` (which errors name): split or decode,
+        skip what is known, parse the rest into the accumulator.
 
-        Raises ``InvalidMetadata`` for a bad entry; nothing of the file is added then.
+        Raises ``InvalidMetadata`` for bad JSON or a bad entry; nothing of the file is added then.
         """
         part, digest = None, None
         if kind in _LEGACY_TYPES:
@@ -226,7 +228,7 @@ class DedupingReader:
                     part = None
         elif kind is FileKind.UNIFIED:
             # reachability-metadata.json: its ``reflection`` array split as above, the rest decoded.
-            part, memo = self._unified(data, label, decode)
+            part, memo = self._unified(data, label, path)
         if part is None:
             # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
             digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
@@ -236,7 +238,7 @@ class DedupingReader:
                     self.total.add_sources(known, label)
                 return
             canonical: list[bytes] = []
-            doc = decode(data, canonical)
+            doc = decode_json(data, path, canonical)
             part = Accumulator(label)
             memo = _FileMemo(self._entries, kind, _CANONICAL, self.provenance, canonical[0] if canonical else None)
             add_to(part, kind, doc, memo)
@@ -248,13 +250,13 @@ class DedupingReader:
         if digest is not None:
             self._files[digest] = keys
 
-    def _unified(self, data: bytes, label: str, decode: Callable[..., object]) -> tuple[Accumulator | None, Any]:
+    def _unified(self, data: bytes, label: str, path: Path) -> tuple[Accumulator | None, Any]:
         split = _split_unified(data)
         if split is None:
             return None, None
         rest, chunks = split
         try:
-            doc = decode(rest, None)
+            doc = decode_json(rest, path)
         except InvalidMetadata:  # reported from the whole file instead, where line and column are right
             return None, None
         if type(doc) is not dict or doc.get("reflection") != _MARK:
