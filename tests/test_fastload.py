@@ -36,18 +36,17 @@ def plain(files: list[tuple[FileKind, object, str]]) -> Accumulator:
     return acc
 
 
-def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout,
-            decode=lambda b, canonical: json.loads(b)) -> Accumulator:
+def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout) -> Accumulator:
     acc = Accumulator().track_provenance()
     reader = DedupingReader(acc, provenance=True)
     for kind, doc, label in files:
-        reader.add(kind, layout(doc), label, decode)
+        reader.add(kind, layout(doc), label, Path("f.json"))
     return acc
 
 
 def strict_decode(data: bytes, canonical: list) -> object:
     """The merge's own decoder, which also hands the reader orjson's canonical text."""
-    from metadata_pipeline.files.configdir import decode_json
+    from metadata_pipeline.files.decode import decode_json
 
     return decode_json(data, Path("f.json"), canonical)
 
@@ -68,11 +67,11 @@ def test_a_bad_entry_is_located_and_teaches_nothing() -> None:
     acc = Accumulator()
     reader = DedupingReader(acc, provenance=False)
     with pytest.raises(InvalidMetadata) as info:
-        reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}] + bad), "t1", lambda b, canonical: json.loads(b))
+        reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}] + bad), "t1", Path("f.json"))
     assert info.value.entry == "/3/fields/0/name"
     assert acc.build().reflection == ()
     # new.N was read in the failed file: it must not count as known later.
-    reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}]), "t2", lambda b, canonical: json.loads(b))
+    reader.add(FileKind.REFLECT, agent_layout([{"name": "new.N"}]), "t2", Path("f.json"))
     assert [e.type for e in acc.build().reflection] == ["new.N"]
 
 
@@ -85,8 +84,8 @@ def test_other_layouts_take_the_general_path() -> None:
 def test_truncated_agent_file_is_an_error_from_the_general_decoder() -> None:
     text = agent_layout([{"name": "a.A"}, {"name": "b.B"}])[:-8]
     reader = DedupingReader(Accumulator(), provenance=False)
-    with pytest.raises(json.JSONDecodeError):
-        reader.add(FileKind.REFLECT, text, "t", lambda b, canonical: json.loads(b))
+    with pytest.raises(InvalidMetadata, match="truncated"):
+        reader.add(FileKind.REFLECT, text, "t", Path("f.json"))
 
 
 # -- every layout, one reader -------------------------------------------------------------------
@@ -108,8 +107,8 @@ def test_every_layout_merges_the_same(layout, dirs) -> None:
     # Mixed in one run: entries known from one layout are recognised in another.
     mixed = lambda d: (layout if hash(json.dumps(d, sort_keys=True)) % 2 else agent_layout)(d)  # noqa: E731
     expected = plain(files)
-    for chosen, decode in ((layout, strict_decode), (mixed, strict_decode), (layout, lambda b, c: json.loads(b))):
-        got = deduped(files, chosen, decode)
+    for chosen in (layout, mixed):
+        got = deduped(files, chosen)
         assert got.build() == expected.build()
         assert got.provenance() == expected.provenance()
 
@@ -158,10 +157,9 @@ def test_duplicate_keys_are_rejected_with_a_pointer(tmp_path, text, pointer) -> 
 
 def test_a_duplicate_key_in_an_entry_seen_before_is_still_an_error() -> None:
     reader = DedupingReader(Accumulator(), provenance=False)
-    decode = lambda b, c: __import__("metadata_pipeline.files.configdir", fromlist=["x"]).decode_json(b, "f", c)  # noqa: E731
-    reader.add(FileKind.REFLECT, agent_layout([{"name": "a.A"}, {"name": "b.B"}]), "t1", decode)
+    reader.add(FileKind.REFLECT, agent_layout([{"name": "a.A"}, {"name": "b.B"}]), "t1", Path("f"))
     with pytest.raises(InvalidMetadata, match="duplicate key 'name'"):
-        reader.add(FileKind.REFLECT, AGENT_DUPLICATE.replace('"c.C"', '"b.B"').encode(), "t2", decode)
+        reader.add(FileKind.REFLECT, AGENT_DUPLICATE.replace('"c.C"', '"b.B"').encode(), "t2", Path("f"))
 
 
 def test_a_leading_form_feed_is_not_json(tmp_path) -> None:
@@ -268,3 +266,74 @@ def test_unified_sections_are_keyed_from_the_decoders_canonical_text() -> None:
     for section in ("reflection", "jni"):
         keys = _canonical_keys(doc[section], f"/{section}", canonical[0])
         assert [orjson.loads(b"{" + k + b"\n}") for k in keys] == doc[section]
+
+
+# -- minified and unified files split without decoding what was seen -------------------------
+
+def test_minified_entries_with_brackets_and_separators_in_strings_merge_the_same() -> None:
+    docs = [[{"name": "a.A", "methods": [{"name": "m", "parameterTypes": []}, {"name": "n", "parameterTypes": ["int"]}]},
+             {"name": "b.B", "fields": [{"name": "x},{y"}, {"name": "z"}]}],
+            [{"name": "c.C{["}, {"name": "a.A", "methods": [{"name": "m", "parameterTypes": []}]}, {"name": "d.D]}"}]]
+    files = [(FileKind.REFLECT, d, f"t{i}") for i, d in enumerate(docs + docs)]
+    got = deduped(files, minified)
+    assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
+
+
+def _unified(reflection: list, **rest) -> bytes:
+    return json.dumps({"reflection": reflection, **rest}, indent=2).encode()
+
+
+def test_a_unified_file_split_at_its_reflection_array_is_as_strict_as_a_whole_one(tmp_path) -> None:
+    import orjson
+
+    entries = [{"type": "a.A", "allDeclaredFields": True}, {"type": "b.B", "methods": [{"name": "m", "parameterTypes": []}]}]
+    late = _unified(entries, resources=[{"glob": "x"}]).replace(b'"glob"', b'"glob" "')
+    with pytest.raises(orjson.JSONDecodeError) as info:
+        orjson.loads(late)
+    where = info.value
+    assert where.lineno > 10  # after the reflection array
+    cases = {
+        # an error after the array: line and column of the file as written, not of what is left
+        "late-syntax": (late, f"line {where.lineno} column {where.colno}:"),
+        "twice": (_unified(entries)[:-2] + b',\n  "reflection": []\n}', "duplicate key 'reflection'"),
+        "bad-entry": (_unified(entries + [{"type": "c.C", "fields": [{"name": 3}]}]), "/reflection/2/fields/0/name"),
+    }
+    for name, (text, expected) in cases.items():
+        d = tmp_path / name
+        d.mkdir()
+        (d / "reachability-metadata.json").write_bytes(text)
+        # the same entries read before from a good file: the split reader knows them
+        good = tmp_path / f"{name}-good"
+        good.mkdir()
+        (good / "reachability-metadata.json").write_bytes(_unified(entries))
+        result = run_cli("merge", good, d, "-o", tmp_path / f"out-{name}")
+        assert_one_line_error(result, "reachability-metadata.json", expected)
+
+
+def test_a_reflection_array_nested_elsewhere_is_not_taken_for_the_top_level_one() -> None:
+    # A foreign entry (kept verbatim) holding a "reflection" key laid out like the top-level one.
+    inner = [{"type": "x.X"}]
+    doc = {"foreign": {"downcalls": [{"reflection": inner}]}, "reflection": [{"type": "a.A"}]}
+    text = json.dumps(doc, indent=2).encode().replace(b'\n        "reflection": [\n          {',
+                                                        b'\n  "reflection": [\n    {')
+    text = text.replace(b'"type": "x.X"\n          }\n        ]', b'"type": "x.X"\n    }\n  ]')
+    assert json.loads(text) == doc
+    files = [(FileKind.UNIFIED, doc, "t")]
+    got = deduped(files, lambda d: text)
+    assert got.build() == plain(files).build()
+
+
+def test_a_unified_file_with_a_top_level_jni_array_is_read_whole() -> None:
+    import metadata_pipeline.files.fastload as fastload
+
+    doc = {"reflection": [{"type": "a.A"}], "jni": [{"type": "b.B"}]}
+    files = [(FileKind.UNIFIED, doc, "t")]
+    tried: list = []
+    real = fastload._strict_objects
+    fastload._strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
+    try:
+        assert deduped(files, indented).build() == plain(files).build()
+    finally:
+        fastload._strict_objects = real
+    # the decoded jni entries are never handed to the text decoder (they are no text)
+    assert all(type(c) is bytes for chunks in tried for c in chunks), tried

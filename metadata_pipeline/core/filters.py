@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable
 
 from metadata_pipeline.core.errors import InvalidMetadata
@@ -92,8 +92,12 @@ class ClassFilter:
         try:
             return self._decided[class_name]
         except KeyError:
-            rule = self._decided[class_name] = _decider(self.rules)(class_name) if self.rules else None
+            rule = self._decided[class_name] = self._decide(class_name) if self.rules else None
             return rule
+
+    @cached_property
+    def _decide(self) -> Callable[[str], Rule | None]:
+        return _decider(self.rules)  # looked up once: hashing every rule per new name cost more than matching
 
     def excludes(self, class_name: str) -> Rule | None:
         """The rule that excludes ``class_name``, or None when the class is kept."""

@@ -5,15 +5,17 @@ broker JVM reflects on the same classes in every test, and the agent writes an e
 same way each time. Checking each repeat would cost far more than the merge, so this reader
 remembers what it has seen:
 
-- a whole file identical to one already read adds nothing (its entries are known);
-- every file is decoded once (orjson); the entries of its big arrays (legacy reflect/jni
-  files, the unified ``reflection``/``jni`` sections) are then keyed by their canonical bytes
-  (``orjson.dumps`` of the decoded entry, one C call each), and only keys not seen before are
-  checked and added, each on its own.
+- the big arrays (legacy reflect/jni files, the unified ``reflection`` array) are split as
+  text into their entries, at C speed: the agent's layout, the same indented, minified, and
+  the two-space layout of GraalVM's ``reachability-metadata.json`` (the rest of that file is
+  decoded whole, the array cut out). Only entries whose text was not seen before are decoded,
+  checked and added; the others build no Python object at all;
+- any other file is skipped whole when identical to one already read, else decoded once
+  (orjson) and the entries of its big arrays keyed by their canonical bytes.
 
-One path for every layout (the agent's, indented, minified, unified): the key is the decoded
-entry, not its text. Skipping is exact, not a heuristic: equal canonical bytes are an equal
-entry, and the merge is idempotent.
+Skipping is exact, not a heuristic: an entry's text equal to one decoded and checked before
+is that entry (a split is only a proposal: see ``_split_minified``), and the merge is
+idempotent.
 """
 
 from __future__ import annotations
@@ -21,14 +23,18 @@ from __future__ import annotations
 import gc
 import hashlib
 from contextlib import contextmanager
-from itertools import repeat
-from typing import Any, Callable, Iterable, Iterator
+from itertools import accumulate, compress, repeat
+from operator import not_, sub
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import orjson
 
+from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey
 from metadata_pipeline.core.parse import add_to
+from metadata_pipeline.files.decode import decode_json
 
 __all__ = ["DedupingReader", "paused_gc"]
 
@@ -82,7 +88,31 @@ def _raw_entries(data: bytes) -> list[bytes] | None:
         chunks = _split_entries(body, indent)
         if chunks is not None:
             return chunks
-    return None
+    return _split_minified(body)
+
+
+def _split_minified(body: bytes) -> list[bytes] | None:
+    """The entries of ``[{..},{..}]`` written without whitespace (orjson's and ``json.dumps``'
+    compact output), in C-speed passes.
+
+    ``},{`` also stands between nested objects (two methods), so pieces are joined back until
+    their braces balance. Braces inside strings can fool the count: the split is only a
+    proposal, exact because every chunk is either decoded (``_strict_objects``) or identical to
+    one decoded before, and objects joined by ``,`` in ``[]`` are an array of those objects.
+    """
+    if not (body.startswith(b"[{") and body.endswith(b"}]")) or len(body) < 4:
+        return None
+    pieces = body[2:-2].split(b"},{")
+    count = bytes.count  # braces alone: a nested ``},{`` stands inside its entry's braces
+    balance = list(map(sub, map(count, pieces, repeat(b"{")), map(count, pieces, repeat(b"}"))))
+    if not any(balance):
+        return pieces
+    depth = list(accumulate(balance))
+    if depth[-1]:
+        return None  # unbalanced as counted: not this layout, or braces in strings
+    ends = list(compress(range(1, len(pieces) + 1), map(not_, depth)))
+    join = b"},{".join
+    return [pieces[a] if b - a == 1 else join(pieces[a:b]) for a, b in zip([0, *ends], ends)]
 
 
 def _strict_objects(chunks: list[bytes]) -> list[dict]:
@@ -121,14 +151,13 @@ class _FileMemo:
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
         keys = entries if self._mode is _RAW else _canonical_keys(entries, section, self._canonical)
         self._sections.append((section, keys))
-        seen = self._known.get((self._mode, self._kind, section), {})
-        new = set(keys).difference(seen)
-        if not new:
-            return ()
-        if len(new) == len(keys):
+        seen = self._known.get((self._mode, self._kind, section))
+        if seen is None:
             indexes: Iterable[int] = range(len(keys))
-        else:  # in file order, so the first bad entry is the one reported (a repeat once is enough)
-            indexes = sorted(map(dict(zip(keys, range(len(keys)))).__getitem__, new))
+        else:  # in file order, so the first bad entry is the one reported; one C pass, no set built
+            indexes = list(compress(range(len(keys)), map(not_, map(seen.__contains__, keys))))
+            if not indexes:
+                return ()
         if self._mode is _RAW:
             indexes = list(indexes)
             return zip(indexes, _strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
@@ -181,11 +210,11 @@ class DedupingReader:
         self._files: dict[bytes, list[EntryKey]] = {}
         self._entries: dict[tuple, dict[bytes, tuple]] = {}
 
-    def add(self, kind: FileKind, data: bytes, label: str, decode: Callable[..., object]) -> None:
-        """Add one file's bytes; ``decode(data, canonical)`` is the JSON decoder (raises on bad
-        JSON), which may append orjson's ``OPT_INDENT_2`` text of the value to ``canonical``.
+    def add(self, kind: FileKind, data: bytes, label: str, path: Path) -> None:
+        """Add the bytes of one file, read from ``path`` (which errors name): split or decode,
+        skip what is known, parse the rest into the accumulator.
 
-        Raises ``InvalidMetadata`` for a bad entry; nothing of the file is added then.
+        Raises ``InvalidMetadata`` for bad JSON or a bad entry; nothing of the file is added then.
         """
         part, digest = None, None
         if kind in _LEGACY_TYPES:
@@ -197,6 +226,9 @@ class DedupingReader:
                     add_to(part, kind, chunks, memo)
                 except _NotThisLayout:
                     part = None
+        elif kind is FileKind.UNIFIED:
+            # reachability-metadata.json: its ``reflection`` array split as above, the rest decoded.
+            part, memo = self._unified(data, label, path)
         if part is None:
             # Small files (proxy, jni, serialization, ...) often repeat whole across tests.
             digest = hashlib.blake2b(data, digest_size=16).digest() + kind.value.encode()
@@ -206,7 +238,7 @@ class DedupingReader:
                     self.total.add_sources(known, label)
                 return
             canonical: list[bytes] = []
-            doc = decode(data, canonical)
+            doc = decode_json(data, path, canonical)
             part = Accumulator(label)
             memo = _FileMemo(self._entries, kind, _CANONICAL, self.provenance, canonical[0] if canonical else None)
             add_to(part, kind, doc, memo)
@@ -217,6 +249,51 @@ class DedupingReader:
             self.total.add_sources(keys, label)
         if digest is not None:
             self._files[digest] = keys
+
+    def _unified(self, data: bytes, label: str, path: Path) -> tuple[Accumulator | None, Any]:
+        split = _split_unified(data)
+        if split is None:
+            return None, None
+        rest, chunks = split
+        try:
+            doc = decode_json(rest, path)
+        except InvalidMetadata:  # reported from the whole file instead, where line and column are right
+            return None, None
+        if type(doc) is not dict or doc.get("reflection") != _MARK:
+            return None, None  # the span cut out was not the top-level array
+        if doc.get("jni"):  # the 1.0/1.1 top-level array, decoded, no text to key: read the general way
+            return None, None
+        doc["reflection"] = chunks
+        part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, _RAW, self.provenance)
+        try:
+            add_to(part, FileKind.UNIFIED, doc, memo)
+        except _NotThisLayout:
+            return None, None
+        return part, memo
+
+
+# Stands in the text for the ``reflection`` array cut out of a unified file (never in the input).
+_MARK = "\u0000mp-reflection-cut-out"
+_MARK_TEXT = b'"\\u0000mp-reflection-cut-out"'
+_SECTION_HEAD, _SECTION_TAIL = b'\n  "reflection": [\n    {', b"\n    }\n  ]"
+
+
+def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
+    """(the file with its ``reflection`` array replaced by ``_MARK``, the array's raw entries).
+
+    For the two-space layout GraalVM writes (entries at indent 4). Exact as ``_split_minified``
+    says: each entry is decoded or identical to one decoded before, the rest is decoded whole
+    (as strictly as any file), and ``_MARK`` found at the top level shows the cut-out span was
+    the top-level array, so the file is the rest with the array put back.
+    """
+    start = data.find(_SECTION_HEAD)
+    if start < 0 or b"\\u003" in data or b"mp-reflection-cut-out" in data:
+        return None
+    end = data.find(_SECTION_TAIL, start)
+    if end < 0:
+        return None
+    chunks = data[start + len(_SECTION_HEAD):end].split(b"\n    },\n    {")
+    return data[:start] + b'\n  "reflection": ' + _MARK_TEXT + data[end + len(_SECTION_TAIL):], chunks
 
 
 _LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)
