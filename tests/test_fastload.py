@@ -329,11 +329,11 @@ def test_a_unified_file_with_a_top_level_jni_array_is_read_whole() -> None:
     doc = {"reflection": [{"type": "a.A"}], "jni": [{"type": "b.B"}]}
     files = [(FileKind.UNIFIED, doc, "t")]
     tried: list = []
-    real = fastload._strict_objects
-    fastload._strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
+    real = fastload.strict_objects
+    fastload.strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
     try:
         assert deduped(files, indented).build() == plain(files).build()
     finally:
-        fastload._strict_objects = real
+        fastload.strict_objects = real
     # the decoded jni entries are never handed to the text decoder (they are no text)
     assert all(type(c) is bytes for chunks in tried for c in chunks), tried

@@ -27,7 +27,7 @@ from metadata_pipeline.core.merge import Accumulator
 from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
 from metadata_pipeline.errors import InputError
 # The agent's reflect/jni layout, as the merge's fast path reads it (one definition).
-from metadata_pipeline.files.fastload import _NotThisLayout, _raw_entries, _strict_objects, paused_gc
+from metadata_pipeline.files.fastload import NotThisLayout, raw_entries, strict_objects, paused_gc
 
 _TYPE_FILES = (FileKind.REFLECT, FileKind.JNI)
 
@@ -197,7 +197,7 @@ class _ItemReader:
     def _agent_layout(self, kind: FileKind, data: bytes) -> frozenset[int] | None:
         """The items of a reflect/jni file in the agent's layout; None when it is not (or is bad:
         the general path then says where)."""
-        split = _raw_entries(data)  # the merge's own splitter: the agent's layout, or it indented
+        split = raw_entries(data)  # the merge's own splitter: the agent's layout, or it indented
         if split is None:
             return None
         entries = self._entries
@@ -209,10 +209,10 @@ class _ItemReader:
             acc = Accumulator()
             identities = {}
             try:
-                raws = _strict_objects(new)  # as strict as the merge: a duplicate key goes the general way
+                raws = strict_objects(new)  # as strict as the merge: a duplicate key goes the general way
                 for chunk, raw in zip(new, raws):
                     identities[chunk] = add_legacy_type_entry(acc, kind, raw, "")
-            except (_NotThisLayout, InvalidMetadata):
+            except (NotThisLayout, InvalidMetadata):
                 return None
             if len(set(identities.values())) < len(identities):
                 return None  # one identity twice: the general path merges the file as a whole

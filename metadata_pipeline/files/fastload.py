@@ -36,7 +36,7 @@ from metadata_pipeline.core.merge import Accumulator, EntryKey
 from metadata_pipeline.core.parse import add_to
 from metadata_pipeline.files.decode import decode_json
 
-__all__ = ["DedupingReader", "paused_gc"]
+__all__ = ["DedupingReader", "paused_gc", "raw_entries", "strict_objects", "NotThisLayout"]
 
 
 @contextmanager
@@ -61,7 +61,7 @@ def paused_gc() -> Iterator[None]:
 _RAW, _CANONICAL = "raw", "canonical"
 
 
-class _NotThisLayout(Exception):
+class NotThisLayout(Exception):
     """A raw chunk that is not a whole, strict JSON object: read the file the general way."""
 
 
@@ -80,7 +80,9 @@ def _split_entries(text: bytes, indent: bytes, outer: bytes = b"") -> list[bytes
     return text[len(head):-len(tail)].split(sep)  # each is an entry without its braces
 
 
-def _raw_entries(data: bytes) -> list[bytes] | None:
+def raw_entries(data: bytes) -> list[bytes] | None:
+    """The top-level entries of a reflect/jni array, each without its braces, split as text: one
+    per block (the agent's layout, the same indented) or minified; None for any other layout."""
     if b"\\u003" in data:  # an escaped ':' could hide a duplicate key from the check below
         return None
     body = data.strip(b" \t\r\n")  # JSON's whitespace only (not a form feed)
@@ -97,7 +99,7 @@ def _split_minified(body: bytes) -> list[bytes] | None:
 
     ``},{`` also stands between nested objects (two methods), so pieces are joined back until
     their braces balance. Braces inside strings can fool the count: the split is only a
-    proposal, exact because every chunk is either decoded (``_strict_objects``) or identical to
+    proposal, exact because every chunk is either decoded (``strict_objects``) or identical to
     one decoded before, and objects joined by ``,`` in ``[]`` are an array of those objects.
     """
     if not (body.startswith(b"[{") and body.endswith(b"}]")) or len(body) < 4:
@@ -115,15 +117,15 @@ def _split_minified(body: bytes) -> list[bytes] | None:
     return [pieces[a] if b - a == 1 else join(pieces[a:b]) for a, b in zip([0, *ends], ends)]
 
 
-def _strict_objects(chunks: list[bytes]) -> list[dict]:
+def strict_objects(chunks: list[bytes]) -> list[dict]:
     """Decode raw entries; anything not plainly strict objects sends the file the general way."""
     try:
         raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
-        # A duplicate key leaves one ':' fewer once decoded (``_raw_entries`` let no escaped ':' in).
+        # A duplicate key leaves one ':' fewer once decoded (``raw_entries`` let no escaped ':' in).
         if sum(map(bytes.count, chunks, repeat(b":"))) != orjson.dumps(raws).count(b":"):
-            raise _NotThisLayout
+            raise NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
-        raise _NotThisLayout from None
+        raise NotThisLayout from None
     return raws
 
 
@@ -132,7 +134,7 @@ class _FileMemo:
 
     What the file teaches is kept apart until the whole file was read without error: a bad
     file adds nothing, not even to what is known. In ``_RAW`` mode the entries handed to the
-    parser are the raw texts of a file split by ``_raw_entries`` (decoded here when new); in
+    parser are the raw texts of a file split by ``raw_entries`` (decoded here when new); in
     ``_CANONICAL`` mode they are decoded values, keyed by their canonical bytes.
     """
 
@@ -160,7 +162,7 @@ class _FileMemo:
                 return ()
         if self._mode is _RAW:
             indexes = list(indexes)
-            return zip(indexes, _strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
+            return zip(indexes, strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
         return ((i, entries[i]) for i in indexes)
 
     def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
@@ -219,12 +221,12 @@ class DedupingReader:
         part, digest = None, None
         if kind in _LEGACY_TYPES:
             # The agent's own layout (and the same indented): split the text, decode only new entries.
-            chunks = _raw_entries(data)
+            chunks = raw_entries(data)
             if chunks is not None:
                 part, memo = Accumulator(label), _FileMemo(self._entries, kind, _RAW, self.provenance)
                 try:
                     add_to(part, kind, chunks, memo)
-                except _NotThisLayout:
+                except NotThisLayout:
                     part = None
         elif kind is FileKind.UNIFIED:
             # reachability-metadata.json: its ``reflection`` array split as above, the rest decoded.
@@ -267,7 +269,7 @@ class DedupingReader:
         part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, _RAW, self.provenance)
         try:
             add_to(part, FileKind.UNIFIED, doc, memo)
-        except _NotThisLayout:
+        except NotThisLayout:
             return None, None
         return part, memo
 
