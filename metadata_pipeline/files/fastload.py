@@ -69,28 +69,34 @@ def _split_entries(text: bytes, indent: bytes, outer: bytes = b"") -> list[bytes
     """The entries of a top-level array of objects laid out one per block at ``indent``.
 
     ``[\n{..\n},\n{..\n}\n]`` (the agent's layout, indent ``b""``), two-space indented, and
-    orjson's own ``OPT_INDENT_2`` output alike. Strings cannot hold a raw newline, so the
-    separator can only stand between top-level entries: once every chunk decodes as an
-    object, the split is exact.
+    orjson's own ``OPT_INDENT_2`` output alike, with JSON whitespace around it. Strings cannot
+    hold a raw newline, so the separator can only stand between top-level entries: once every
+    chunk decodes as an object, the split is exact.
     """
     head, sep = b"[\n" + indent + b"{", b"\n" + indent + b"},\n" + indent + b"{"
     tail = b"\n" + indent + b"}\n" + outer + b"]"
-    if not (text.startswith(head) and text.endswith(tail)) or len(text) < len(head) + len(tail):
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    end = len(text.rstrip(_WHITESPACE))
+    if not (text.startswith(head, start) and text.endswith(tail, 0, end)) or end - start < len(head) + len(tail):
         return None
-    return text[len(head):-len(tail)].split(sep)  # each is an entry without its braces
+    # Split the whole text and trim the two ends: no copy of the text first.
+    chunks = text.split(sep)
+    chunks[0] = chunks[0][start + len(head):]
+    chunks[-1] = chunks[-1][:len(chunks[-1]) - (len(text) - end) - len(tail)]
+    return chunks  # each is an entry without its braces
+
+
+_WHITESPACE = b" \t\r\n"  # JSON's whitespace only (not a form feed)
 
 
 def raw_entries(data: bytes) -> list[bytes] | None:
     """The top-level entries of a reflect/jni array, each without its braces, split as text: one
     per block (the agent's layout, the same indented) or minified; None for any other layout."""
-    if b"\\u003" in data:  # an escaped ':' could hide a duplicate key from the check below
-        return None
-    body = data.strip(b" \t\r\n")  # JSON's whitespace only (not a form feed)
     for indent in (b"", b"  ", b"    "):
-        chunks = _split_entries(body, indent)
+        chunks = _split_entries(data, indent)
         if chunks is not None:
             return chunks
-    return _split_minified(body)
+    return _split_minified(data.strip(_WHITESPACE))
 
 
 def _split_minified(body: bytes) -> list[bytes] | None:
@@ -118,10 +124,16 @@ def _split_minified(body: bytes) -> list[bytes] | None:
 
 
 def strict_objects(chunks: list[bytes]) -> list[dict]:
-    """Decode raw entries; anything not plainly strict objects sends the file the general way."""
+    """Decode raw entries; anything not plainly strict objects sends the file the general way.
+
+    Every entry a reader skips as known went through here once, so what is checked here holds
+    for every entry of every file.
+    """
     try:
+        # A duplicate key leaves one ':' fewer once decoded; an escaped ':' could hide one.
+        if any(map(bytes.__contains__, chunks, repeat(b"\\u003"))):
+            raise NotThisLayout
         raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
-        # A duplicate key leaves one ':' fewer once decoded (``raw_entries`` let no escaped ':' in).
         if sum(map(bytes.count, chunks, repeat(b":"))) != orjson.dumps(raws).count(b":"):
             raise NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
@@ -289,13 +301,15 @@ def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
     the top-level array, so the file is the rest with the array put back.
     """
     start = data.find(_SECTION_HEAD)
-    if start < 0 or b"\\u003" in data or b"mp-reflection-cut-out" in data:
+    if start < 0:
         return None
     end = data.find(_SECTION_TAIL, start)
     if end < 0:
         return None
-    chunks = data[start + len(_SECTION_HEAD):end].split(b"\n    },\n    {")
-    return data[:start] + b'\n  "reflection": ' + _MARK_TEXT + data[end + len(_SECTION_TAIL):], chunks
+    rest = data[:start] + b'\n  "reflection": ' + _MARK_TEXT + data[end + len(_SECTION_TAIL):]
+    if rest.count(b"mp-reflection-cut-out") != 1:  # only ours: the input's own could fake the cut
+        return None
+    return rest, data[start + len(_SECTION_HEAD):end].split(b"\n    },\n    {")
 
 
 _LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)
