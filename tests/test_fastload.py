@@ -279,6 +279,25 @@ def test_minified_entries_with_brackets_and_separators_in_strings_merge_the_same
     assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
 
 
+def test_minified_entries_with_inner_arrays_seen_before_are_not_decoded_again() -> None:
+    import metadata_pipeline.files.fastload as fastload
+
+    a = {"name": "a.A", "methods": [{"name": "m", "parameterTypes": []}, {"name": "n", "parameterTypes": ["int"]}]}
+    b = {"name": "b.B", "fields": [{"name": "x"}, {"name": "y"}], "queriedMethods": [{"name": "q"}, {"name": "r"}]}
+    files = [(FileKind.REFLECT, [a, b], "t1"), (FileKind.REFLECT, [b, {"name": "c.C"}, a], "t2")]
+    tried: list = []
+    real = fastload.strict_objects
+    fastload.strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
+    try:
+        got = deduped(files, minified)
+    finally:
+        fastload.strict_objects = real
+    assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
+    # a and b decoded once, from the first file; of the second only c.C, split out of the text
+    assert [len(chunks) for chunks in tried] == [2, 1]
+    assert tried[1] == [b'"name":"c.C"']
+
+
 def _unified(reflection: list, **rest) -> bytes:
     return json.dumps({"reflection": reflection, **rest}, indent=2).encode()
 

@@ -35,6 +35,8 @@ LEGACY_TYPE_FLAGS = frozenset(ACCESS_FLAGS) | QUERY_FLAGS
 UNIFIED_TYPE_FLAGS = UNIFIED_FLAGS | {"serializable", "jniAccessible"}
 _LEGACY_TYPE_KEYS = LEGACY_TYPE_FLAGS | {"name", "type", "condition", "methods", "queriedMethods", "fields", "reasons"}
 _UNIFIED_TYPE_KEYS = UNIFIED_TYPE_FLAGS | {"type", "condition", "methods", "fields", "reason"}
+_EXTRAS = frozenset({"jniAccessible", "serializable"})  # unified flags that register more than reflection
+_NONE: frozenset[str] = frozenset()
 _METHOD_KEYS = frozenset({"name", "parameterTypes"})
 _FIELD_KEYS = frozenset({"name", "allowWrite", "allowUnsafeAccess"})
 _CONDITION_KEYS = frozenset({"typeReachable", "typeReached"})
@@ -183,6 +185,11 @@ def _bool(v: Any, path: str) -> bool:
     return v
 
 
+def _flag(v: Any, epath: str, key: str) -> bool:
+    """A flag's value: the pointer to it is built only when it is not a boolean."""
+    return v if v is True or v is False else _bool(v, f"{epath}/{key}")
+
+
 def _strings(v: Any, path: str) -> list[str]:
     for i, item in enumerate(_list(v, path)):
         if type(item) is not str:
@@ -313,7 +320,7 @@ def _interfaces(v: Any, path: str) -> tuple[str, ...]:
 
 
 def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: list[str], extras: Any) -> None:
-    target.flags.update(f for f in flags if f not in extras)
+    target.flags.update(flags if not extras else [f for f in flags if f not in extras])
     if "methods" in raw:
         target.methods |= _methods(raw["methods"], epath + "/methods")
     if "queriedMethods" in raw:
@@ -351,9 +358,10 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
             type_ref = _java_name(name, epath + "/name")  # raises, saying why
     else:
         type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=False)
-    condition = _condition(acc, raw, epath, True)
-    _reasons(raw, epath, True)
-    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
+    condition = _condition(acc, raw, epath, True) if "condition" in raw else None
+    if "reasons" in raw:
+        _reasons(raw, epath, True)
+    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _flag(v, epath, k)]
     table = acc.reflection if kind is FileKind.REFLECT else acc.jni
     _fill_members(acc, acc.type_entry(table, type_ref, condition), raw, epath, flags, ())
     return (type_ref, condition)
@@ -382,11 +390,19 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: Entr
         _obj(raw, epath, _UNIFIED_TYPE_KEYS)
         if "type" not in raw:
             raise _fail(epath, "missing required key 'type'")
-        type_ref = _type_ref(raw["type"], epath + "/type", allow_lambda=True)
-        condition = _condition(acc, raw, epath, False)
-        _reasons(raw, epath, False)
-        flags = [k for k, v in raw.items() if k in UNIFIED_TYPE_FLAGS and _bool(v, f"{epath}/{k}")]
-        extras = {"jniAccessible", "serializable"}.intersection(flags)
+        name = raw["type"]
+        type_ref = _checked_name(name) if type(name) is str else None
+        if type_ref is None:
+            type_ref = _type_ref(name, epath + "/type", allow_lambda=True)  # a proxy or lambda, or raises
+        condition = _condition(acc, raw, epath, False) if "condition" in raw else None
+        if "reason" in raw:
+            _reasons(raw, epath, False)
+        flags = [k for k, v in raw.items() if k in UNIFIED_TYPE_FLAGS and _flag(v, epath, k)]
+        extras = _EXTRAS.intersection(flags) if _EXTRAS & raw.keys() else _NONE
+        if not (jni or extras) and type(type_ref) is str:  # the common entry: a class for reflection
+            _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, ())
+            learned.append((i, (("reflection", (type_ref, condition)),)))
+            continue
         if jni:
             # The 1.0/1.1 top-level ``jni`` array: JNI registrations only.
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
