@@ -84,7 +84,7 @@ def _split_entries(text: bytes, indent: bytes, outer: bytes = b"") -> list[bytes
     if not (text.startswith(head, start) and text.endswith(tail, 0, end)) or end - start < len(head) + len(tail):
         return None
     # Split the whole text and trim the two ends: no copy of the text first.
-    chunks = _separator(b"\n" + indent + b"},\n" + indent + b"{").split(text)
+    chunks = _literal(b"\n" + indent + b"},\n" + indent + b"{").split(text)
     chunks[0] = chunks[0][start + len(head):]
     chunks[-1] = chunks[-1][:len(chunks[-1]) - (len(text) - end) - len(tail)]
     return chunks  # each is an entry without its braces
@@ -94,11 +94,11 @@ _WHITESPACE = b" \t\r\n"  # JSON's whitespace only (not a form feed)
 
 
 @lru_cache(maxsize=None)
-def _separator(sep: bytes) -> re.Pattern[bytes]:
-    """A separator to split at, as a compiled literal: ``bytes.split`` prepares a separator of 6
-    bytes or more once per piece it finds (CPython's two-way search), a tenth of a unified
-    file's merge; the regex engine prepares it once."""
-    return re.compile(re.escape(sep))
+def _literal(text: bytes) -> re.Pattern[bytes]:
+    """A separator to split at (or text to find), compiled: for 6 bytes or more, ``bytes.split``
+    prepares its search once per piece it finds, and it and ``bytes.find`` search a long text
+    more slowly than the regex engine does (measured: a fifth, and a third)."""
+    return re.compile(re.escape(text))
 
 
 def raw_entries(data: bytes) -> list[bytes] | None:
@@ -326,13 +326,14 @@ def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
     start = data.find(_SECTION_HEAD)
     if start < 0:
         return None
-    end = data.find(_SECTION_TAIL, start)
-    if end < 0:
+    found = _literal(_SECTION_TAIL).search(data, start)
+    if found is None:
         return None
+    end = found.start()
     rest = data[:start] + b'\n  "reflection": ' + _MARK_TEXT + data[end + len(_SECTION_TAIL):]
     if rest.count(b"mp-reflection-cut-out") != 1:  # only ours: the input's own could fake the cut
         return None
-    return rest, _separator(b"\n    },\n    {").split(data[start + len(_SECTION_HEAD):end])
+    return rest, _literal(b"\n    },\n    {").split(data[start + len(_SECTION_HEAD):end])
 
 
 _LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)
