@@ -328,9 +328,9 @@ def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: l
     if "fields" in raw:
         fields = raw["fields"]
         if type(fields) is list and all(type(f) is dict and f.keys() == _NAME_ONLY and type(f["name"]) is str for f in fields):
-            add = acc.add_field
-            for f in fields:  # the agent's usual shape: names only
-                add(target, f["name"], False, False)
+            known = target.fields.setdefault  # the agent's usual shape: names only, no access bits
+            for f in fields:
+                known(f["name"], 0)
             return
         fpath = epath + "/fields"
         for j, f in enumerate(_list(fields, fpath)):
@@ -347,7 +347,8 @@ def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: l
 
 def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str) -> tuple:
     """Check one entry of a legacy reflect/jni file and add it; returns its identity."""
-    _obj(raw, epath, _LEGACY_TYPE_KEYS)
+    if type(raw) is not dict or not raw.keys() <= _LEGACY_TYPE_KEYS:
+        _obj(raw, epath, _LEGACY_TYPE_KEYS)  # raises, saying why
     has_name, has_type = "name" in raw, "type" in raw
     if has_name == has_type:
         raise _fail(epath, "needs exactly one of 'name' or 'type'")
@@ -361,7 +362,7 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
     condition = _condition(acc, raw, epath, True) if "condition" in raw else None
     if "reasons" in raw:
         _reasons(raw, epath, True)
-    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _flag(v, epath, k)]
+    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and (v is True or v is not False and _flag(v, epath, k))]
     table = acc.reflection if kind is FileKind.REFLECT else acc.jni
     _fill_members(acc, acc.type_entry(table, type_ref, condition), raw, epath, flags, ())
     return (type_ref, condition)
