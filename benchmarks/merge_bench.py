@@ -20,6 +20,7 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
   merge_to_floor_ratio (target <= 1.5 on every layout), the same in CPU seconds (steadier on a
   shared machine), peak RSS and the merged model's MiB. Each phase runs ``--repeat`` times
   (default 3), each run in a fresh process, and the least time of each is reported.
+  ``--instructions`` adds each layout's instruction counts (valgrind): steady where time is not.
 
   python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
   python benchmarks/merge_bench.py            # >= 200 MB
@@ -33,9 +34,12 @@ import contextlib
 import io
 import json
 import multiprocessing as mp
+import os
 import random
+import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -319,7 +323,30 @@ def _best(fn, root: Path, repeat: int) -> tuple[float, float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
 
 
-def layout_table(target: int, repeat: int = 3) -> list[str]:
+_PHASES = {"floor": phase_floor, "merge": phase_merge}
+
+
+def instructions(phase: str, root: Path) -> int:
+    """Instructions one phase executes, counted by valgrind (callgrind), in a fresh process.
+
+    Unlike time, the count does not move with the neighbours on a shared machine, so two code
+    bases (or two layouts) compare exactly; it does not see memory stalls, so it is a second
+    opinion beside the time, not a replacement.
+    """
+    # PYTHONHASHSEED: one dict and set layout, the same count every run; PYTHONPATH: this
+    # checkout's code, installed or not.
+    checkout = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONHASHSEED": "0",
+           "PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                           __file__, "--run-phase", phase, str(root)], capture_output=True, text=True, env=env)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"valgrind failed on the {phase} phase: {done.stderr.strip()[-500:]}")
+    return int(found.group(1))
+
+
+def layout_table(target: int, repeat: int = 3, count_instructions: bool = False) -> list[str]:
     """Floor, merge and their ratio for every layout of the same entries, in this one run."""
     lines = []
     for layout in LAYOUTS:
@@ -330,6 +357,11 @@ def layout_table(target: int, repeat: int = 3) -> list[str]:
             floor, floor_cpu, _ = _best(phase_floor, root, repeat)
             merge, merge_cpu, merge_rss = _best(phase_merge, root, repeat)
             model, _ = measure(phase_model, root)
+            if count_instructions:
+                floor_ir, merge_ir = instructions("floor", root), instructions("merge", root)
+                lines += [f"layout_{layout}_parse_floor_instructions={floor_ir}",
+                          f"layout_{layout}_merge_instructions={merge_ir}",
+                          f"layout_{layout}_merge_to_floor_instruction_ratio={merge_ir / floor_ir:.3f}"]
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print(f"{layout}: {dirs} dirs, {size / 1e6:.0f} MB, floor {floor:.3f} s ({floor_cpu:.3f} s CPU), "
@@ -357,9 +389,19 @@ def main() -> int:
     parser.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive baseline")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per phase in the layout table, the least reported (default 3)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each layout's floor and merge instructions with valgrind (steady on a "
+                             "shared machine; about 50 x slower than the phase itself)")
+    parser.add_argument("--run-phase", nargs=2, metavar=("PHASE", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.run_phase:  # one phase in this process: what --instructions counts
+        phase, root = args.run_phase
+        _PHASES[phase](root)
+        return 0
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     target = args.mb or (40 if args.quick else 220)
-    table = layout_table(args.layout_mb or (30 if args.quick else 130), max(1, args.repeat))
+    table = layout_table(args.layout_mb or (30 if args.quick else 130), max(1, args.repeat), args.instructions)
     if args.layouts_only:
         print("\n".join(table))
         return 0
