@@ -362,7 +362,7 @@ def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str
     condition = _condition(acc, raw, epath, True) if "condition" in raw else None
     if "reasons" in raw:
         _reasons(raw, epath, True)
-    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and (v is True or v is not False and _flag(v, epath, k))]
+    flags = [k for k, v in raw.items() if k in LEGACY_TYPE_FLAGS and _flag(v, epath, k)]
     table = acc.reflection if kind is FileKind.REFLECT else acc.jni
     _fill_members(acc, acc.type_entry(table, type_ref, condition), raw, epath, flags, ())
     return (type_ref, condition)
