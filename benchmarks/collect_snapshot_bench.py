@@ -20,28 +20,22 @@ as a lower bound of the real agent's cost.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+from metadata_pipeline.kraft import new_cluster_id
+from metadata_pipeline.nativebuild.smoke import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "minikafka"
 LIBS = REPO / "tests" / "kafka-libs"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_once(kafka: Path, agent: Path, work: Path, java_home: str, periodic: tuple[int, int] | None) -> float:
@@ -57,7 +51,7 @@ def run_once(kafka: Path, agent: Path, work: Path, java_home: str, periodic: tup
         "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1",
         "transaction.state.log.min.isr=1", "group.initial.rebalance.delay.ms=0", ""]))
     env = {**os.environ, "JAVA_HOME": java_home, "LOG_DIR": str(work / "logs")}
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     subprocess.run([str(kafka / "bin/kafka-storage.sh"), "format", "-t", cluster_id, "-c", str(config)], env=env,
                    check=True, capture_output=True)
     options = f"config-output-dir={work}/agent"

@@ -31,12 +31,14 @@ def test_core_imports_only_core_and_pure_stdlib() -> None:
 
 # The rooms of the edge, and what each may import besides itself: core <- files <- commands,
 # with the Docker layer, collect, the classpath index and the native build as rooms of their own.
+# errors and kraft are leaves at the package root: kraft's cluster ids serve the two rooms that
+# start brokers of their own.
 LAYERS = {
     "files": {"core", "errors"},
     "classpath": {"core", "errors"},
     "containers": {"errors"},
-    "collect": {"core", "errors", "files", "containers"},
-    "nativebuild": {"core", "errors", "files", "containers", "classpath"},
+    "collect": {"core", "errors", "files", "containers", "kraft"},
+    "nativebuild": {"core", "errors", "files", "containers", "classpath", "kraft"},
     "commands": {"core", "errors", "files", "containers", "collect", "classpath", "nativebuild"},
 }
 
@@ -58,4 +60,4 @@ def test_each_room_imports_only_the_layers_below_it() -> None:
 
 def test_the_package_root_holds_only_the_entry_points() -> None:
     loose = sorted(p.name for p in CORE.parent.glob("*.py"))
-    assert loose == ["__init__.py", "__main__.py", "cli.py", "errors.py"]
+    assert loose == ["__init__.py", "__main__.py", "cli.py", "errors.py", "kraft.py"]

@@ -9,7 +9,6 @@ So these tests measure real processes; what they cannot show is how Kafka's own 
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import os
 import shutil
@@ -20,7 +19,7 @@ import pytest
 from build_helpers import STANDIN_BROKER, kafka_dist, read_records
 from metadata_pipeline.nativebuild.errors import SmokeFailed
 from metadata_pipeline.nativebuild.smoke import (
-    Limits, SmokeReport, StartupFigures, broker_properties, jvm_unavailable, native_launch, new_cluster_id,
+    Limits, SmokeReport, StartupFigures, broker_properties, jvm_unavailable, native_launch,
     report_lines, run_launch, run_smoke,
 )
 
@@ -152,14 +151,6 @@ def test_a_failing_jvm_broker_is_a_note_not_a_failure(tmp_path: Path, binary: Pa
     assert report.jvm_note.startswith("failed: jvm: the broker exited 1 before accepting connections")
     assert "Error: no JVM here" in report.jvm_note
     assert report_lines(report)[2].startswith("  jvm    not compared: failed: jvm:")
-
-
-def test_cluster_ids_are_kafka_uuids() -> None:
-    ids = {new_cluster_id() for _ in range(2000)}
-    assert len(ids) == 2000
-    for cluster_id in ids:
-        assert len(cluster_id) == 22 and not cluster_id.startswith("-")
-        assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
 
 
 def test_broker_properties_are_one_kraft_node_on_loopback(tmp_path: Path) -> None:

@@ -16,22 +16,15 @@ as to any instrumented main class. The step's output is kept like a test's, unde
 
 from __future__ import annotations
 
-import base64
-import uuid
-
 from metadata_pipeline.collect.instrumentation import KAFKA_MOUNT
+from metadata_pipeline.kraft import new_cluster_id
 
-__all__ = ["WRAPPER_ENTRY_ID", "WRAPPER_MAIN", "STEP_DIR", "STEP_LOG", "READY", "script", "new_cluster_id"]
+__all__ = ["WRAPPER_ENTRY_ID", "WRAPPER_MAIN", "STEP_DIR", "STEP_LOG", "READY", "script"]
 
 WRAPPER_ENTRY_ID = "metadata_pipeline.wrapper_entry.KafkaDockerWrapper.setup_then_start"
 WRAPPER_MAIN = "kafka.docker.KafkaDockerWrapper"
 STEP_DIR = "/mnt/metadata-pipeline-wrapper"
 STEP_LOG = STEP_DIR + "/wrapper-entry.log"
-
-
-def new_cluster_id() -> str:
-    """A KRaft cluster id as ``kafka-storage.sh random-uuid`` prints it (base64url, 22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 # The broker's defaults as docker/native/Dockerfile copies them: config/kraft/server.properties

@@ -27,7 +27,6 @@ the broker port works, which is how the tests run it against a stand-in broker.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
@@ -35,16 +34,16 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from metadata_pipeline.kraft import new_cluster_id
 from metadata_pipeline.nativebuild.errors import SmokeFailed
 
 __all__ = [
     "KIP_NATIVE_MS", "KIP_JVM_MS", "Limits", "Launch", "StartupFigures", "SmokeReport",
-    "new_cluster_id", "free_port", "broker_properties", "clean_env", "native_launch", "jvm_launch",
+    "free_port", "broker_properties", "clean_env", "native_launch", "jvm_launch",
     "jvm_unavailable", "find_java", "run_launch", "run_smoke", "report_lines",
 ]
 
@@ -96,15 +95,6 @@ class SmokeReport:
 
 
 # --- set-up -----------------------------------------------------------------------------------
-
-def new_cluster_id() -> str:
-    """A cluster id as Kafka makes them: 16 random bytes, base64url without padding, never
-    starting with '-' (it would read as an option)."""
-    while True:
-        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not text.startswith("-"):
-            return text
-
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
