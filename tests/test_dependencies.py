@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from importlib.metadata import packages_distributions
 
@@ -11,8 +12,13 @@ from conftest import ROOT
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
+def _normalised(name: str) -> str:
+    """PEP 503: jsonschema-rs is installed as jsonschema_rs."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _name(requirement: str) -> str:
-    return requirement.split("==")[0].strip().lower()
+    return _normalised(requirement.split("==")[0].strip())
 
 
 def _imported_distributions() -> set[str]:
@@ -25,7 +31,7 @@ def _imported_distributions() -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 modules.add(node.module.split(".")[0])
     by_module = packages_distributions()
-    return {dist.lower() for module in modules for dist in by_module.get(module, ())}
+    return {_normalised(dist) for module in modules for dist in by_module.get(module, ())}
 
 
 def test_every_runtime_dependency_is_used_by_the_tool() -> None:

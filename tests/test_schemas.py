@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind, kind_of_file
 from metadata_pipeline.core.parse import parse
-from metadata_pipeline.files.schema import schema_errors
+from metadata_pipeline.files.schema import conforms, schema_errors
 
 from conftest import REFERENCE, reference
 from strategies import config_dir_documents
@@ -173,3 +173,32 @@ def test_our_schemas_are_valid_draft_2020_12(kind: FileKind) -> None:
     from metadata_pipeline.files.schema import schema_for
 
     Draft202012Validator.check_schema(schema_for(kind))
+
+
+# -- the fast verdict (jsonschema-rs) agrees with jsonschema's -------------------------------
+
+def _jsonschema_accepts(kind: FileKind, data: object) -> bool:
+    from jsonschema import Draft202012Validator
+
+    from metadata_pipeline.files.schema import schema_for
+
+    return not any(Draft202012Validator(schema_for(kind)).iter_errors(data))
+
+
+@given(mutated())
+def test_fast_verdict_agrees_with_jsonschema_on_generated_inputs(case) -> None:
+    kind, data = case
+    assert conforms(kind, data) == _jsonschema_accepts(kind, data), json.dumps(data)[:500]
+
+
+@pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: str(p.relative_to(REFERENCE)))
+def test_fast_verdict_agrees_with_jsonschema_on_real_files(path: Path) -> None:
+    kind = kind_of_file(path.name)
+    data = json.loads(path.read_text())
+    assert conforms(kind, data) == _jsonschema_accepts(kind, data)
+
+
+def test_a_lone_surrogate_is_left_to_jsonschema_which_accepts_it() -> None:
+    data = json.loads('[{"name": "a.\\ud800"}]')  # valid JSON; jsonschema-rs cannot take it in
+    assert not conforms(FileKind.REFLECT, data)
+    assert schema_errors(FileKind.REFLECT, data) == []

@@ -12,6 +12,7 @@ from metadata_pipeline.core.merge import Accumulator, merge
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.core.parse import add_to, parse
 from metadata_pipeline.core.serialize import conversion_losses, java_regex_of_glob, render
+from metadata_pipeline.errors import FatalError
 from metadata_pipeline.files.output import check_output_schema
 
 from conftest import REFERENCE
@@ -92,3 +93,17 @@ def test_real_metadata_round_trips(directory) -> None:
         assert render(reparse(files), fmt) == files
         if not conversion_losses(m, fmt):
             assert reparse(files) == m
+
+
+@pytest.mark.parametrize("name, doc, entry", [
+    # A malformed name in entry 1500 of 2000: keys and JSON types as in every other entry.
+    ("reflect-config.json", [{"name": f"a.C{i}"} for i in range(1500)] + [{"name": "[Q"}] +
+     [{"name": f"b.C{i}"} for i in range(499)], "/1500/name"),
+    ("reachability-metadata.json", {"reflection": [{"type": f"a.C{i}"} for i in range(1999)] +
+                                    [{"type": "a.D", "jniAccessible": "yes"}]}, "/reflection/1999/jniAccessible"),
+])
+def test_an_invalid_entry_anywhere_in_a_long_output_is_our_bug_and_stops_the_write(name, doc, entry) -> None:
+    with pytest.raises(FatalError) as info:
+        check_output_schema({name: doc})
+    assert info.value.message.startswith(f"internal error: generated {name} fails its schema: ")
+    assert entry in info.value.message

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-invalid", action="store_true",
                    help="skip (with a warning) input files that are malformed or invalid instead of failing")
     p.add_argument("--strict-schema", action="store_true",
-                   help="also validate every input with jsonschema (slower; the parser's own checks are equivalent)")
+                   help="also check every input against the JSON schemas (slower; the parser's own checks are equivalent)")
     p.add_argument("--filter", action="append", default=[], metavar="FILE", dest="filters",
                    help="drop entries of classes a filter file excludes (the agent's filter format; repeatable, "
                         "later rules win); added to the filters of metadata-pipeline.toml")

@@ -1,9 +1,9 @@
 """Parsing decoded JSON of every metadata file kind into an ``Accumulator``.
 
 The checks here are the project's JSON schemas (``metadata_pipeline/schemas``) written as
-code: the merge reads hundreds of megabytes and jsonschema would cost more than the merge
-itself. They must reject exactly what the schemas reject; ``tests/test_schema_parity.py``
-holds them to that on real files and on generated invalid ones.
+code: the merge reads hundreds of megabytes and checks only the entries it has not seen, where
+a validator would take in every document whole. They must reject exactly what the schemas
+reject; ``tests/test_schemas.py`` holds them to that on real files and on generated invalid ones.
 
 Normalisation happens on the way in: array types become source names (``[B`` -> ``byte[]``),
 literal regex resources become globs, ``module:`` prefixes become modules.

@@ -10,7 +10,7 @@ from metadata_pipeline.core.kinds import kind_of_file
 from metadata_pipeline.core.model import Metadata
 from metadata_pipeline.errors import FatalError, UsageError
 from metadata_pipeline.files.fsio import refuse_replacing_cwd, resolve_output
-from metadata_pipeline.files.schema import schema_errors
+from metadata_pipeline.files.schema import conforms, schema_errors
 
 __all__ = ["check_output_schema", "refuse_unsafe_paths", "summary_line"]
 
@@ -21,49 +21,16 @@ _SUMMARY = (("reflection", "reflection type", "reflection types"), ("jni", "JNI 
             ("predefined_classes", "predefined class", "predefined classes"))
 
 
-# Arrays longer than this are validated one entry per distinct shape (see below).
-_FULL_VALIDATION_LIMIT = 1000
-
-
-def _shape(value: Any) -> Any:
-    """Keys, JSON types and emptiness of a value, recursively: what our schemas constrain.
-
-    Key order is kept (our writer's order is fixed), which can only split a shape in two,
-    never join two shapes that differ.
-    """
-    t = type(value)
-    if t is dict:
-        return tuple([(k, _shape(v)) for k, v in value.items()])
-    if t is list:
-        return frozenset(map(_shape, value)) if value else "[]"
-    return t
-
-
-def _representatives(entries: list) -> list:
-    if len(entries) <= _FULL_VALIDATION_LIMIT:
-        return entries
-    by_shape: dict[Any, Any] = {}
-    for entry in entries:
-        by_shape.setdefault(_shape(entry), entry)
-    return list(by_shape.values())
-
-
 def check_output_schema(docs: dict[str, Any]) -> None:
-    """Every output goes through jsonschema before it is written; a failure is our bug.
+    """Every output is checked whole against its schema before it is written; a failure is our bug.
 
-    jsonschema costs ~80 us per reflection entry, more than the whole merge of it; for the
-    long arrays of large outputs it therefore checks one entry of every distinct shape (same
-    keys, JSON types and emptiness at every level). The reflect/jni/unified schemas
-    constrain exactly those, so an entry is valid iff its shape's representative is; value
-    constants (the predefined-classes ``type``) sit in arrays short enough to check whole.
+    jsonschema-rs checks a 23 k-type reflect-config in ~25 ms; jsonschema, at ~80 us an entry, would take 2 s.
     """
     for name, doc in docs.items():
         kind = kind_of_file(name)
         assert kind is not None, name
-        if isinstance(doc, list):
-            doc = _representatives(doc)
-        elif isinstance(doc, dict):
-            doc = {k: _representatives(v) if isinstance(v, list) else v for k, v in doc.items()}
+        if conforms(kind, doc):  # our writer's nesting is fixed: no depth check needed first
+            continue
         errors = schema_errors(kind, doc)
         if errors:
             raise FatalError(f"internal error: generated {name} fails its schema: {errors[0]} (please report)")
