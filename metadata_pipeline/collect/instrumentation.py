@@ -17,11 +17,13 @@ import shlex
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from metadata_pipeline.collect.agent_options import AgentOptions
-from metadata_pipeline.collect.plan import TestPlan
 from metadata_pipeline.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # every command's --help reads this module; the plan is collect's alone
+    from metadata_pipeline.collect.plan import TestPlan
 
 __all__ = [
     "Instrumentation",
