@@ -67,6 +67,11 @@ def test_false_flags_are_absent_and_fields_or_their_access() -> None:
     assert entry.fields == {Field("x", allow_write=True), Field("y", allow_unsafe_access=True)}
 
 
+def test_a_field_list_of_names_then_access_bits_keeps_every_field() -> None:
+    (entry,) = parse(FileKind.REFLECT, [{"name": "a.B", "fields": [{"name": "x"}, {"name": "y", "allowWrite": True}]}]).reflection
+    assert entry.fields == {Field("x"), Field("y", allow_write=True)}
+
+
 def test_methods_without_parameter_types_are_every_overload_and_distinct() -> None:
     (entry,) = parse(FileKind.REFLECT, [{"name": "a.B", "methods": [
         {"name": "get"}, {"name": "get", "parameterTypes": []}, {"name": "get", "parameterTypes": ["[B"]}]}]).reflection
@@ -167,6 +172,14 @@ def test_predefined_classes_by_hash() -> None:
     (FileKind.RESOURCE, {"resources": {"includes": [{"pattern": 3}]}}, "/resources/includes/0/pattern", "expected a string"),
     (FileKind.UNIFIED, {"reflection": [{"type": {"lambda": {"declaringClass": "a", "interfaces": []}}}]},
      "/reflection/0/type/lambda/interfaces", "at least one"),
+    # Past the fast checks of the common shape: the walk that says where.
+    (FileKind.REFLECT, [{"name": "a", "methods": [{"name": "m", "parameterTypes": ["int", 1]}]}],
+     "/0/methods/0/parameterTypes/1", "expected a string"),
+    (FileKind.UNIFIED, {"reflection": [{"type": "a", "methods": [{"name": "m", "parameterTypes": [["int"]]}]}]},
+     "/reflection/0/methods/0/parameterTypes/0", "expected a string"),
+    (FileKind.REFLECT, [{"name": "a", "fields": [{"name": "x"}, {"name": 1}]}], "/0/fields/1/name", "expected a string"),
+    (FileKind.UNIFIED, {"reflection": [{"type": "a", "jniAccessible": "yes"}]}, "/reflection/0/jniAccessible",
+     "expected true or false"),
 ])
 def test_invalid_input_names_the_entry(kind, data, entry, problem) -> None:
     with pytest.raises(InvalidMetadata) as info:

@@ -245,8 +245,8 @@ def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
 _MISSING = object()
 
 
-def _methods(raw_list: Any, path: str) -> set:
-    """Method descriptors as (name, parameter types or None).
+def _methods(raw_list: Any, epath: str, key: str) -> set:
+    """Method descriptors as (name, parameter types or None), from ``key`` of the entry at ``epath``.
 
     The loop checks the common, valid shape without building any JSON pointer; only when
     something is off does ``_methods_checked`` walk again to say exactly where.
@@ -262,8 +262,11 @@ def _methods(raw_list: Any, path: str) -> set:
             params = m.get("parameterTypes", _MISSING)
             if params is _MISSING:
                 out.add((name, None))
-            elif type(params) is list and all(type(p) is str for p in params):
-                names = tuple(map(_checked_name, params))
+            elif type(params) is list:
+                try:  # _checked_name takes strings only: anything else raises TypeError
+                    names = tuple(map(_checked_name, params))
+                except TypeError:
+                    break
                 if None in names:
                     break
                 out.add((name, names))
@@ -271,7 +274,7 @@ def _methods(raw_list: Any, path: str) -> set:
                 break
         else:
             return out
-    return _methods_checked(raw_list, path)
+    return _methods_checked(raw_list, epath + key)
 
 
 def _methods_checked(raw_list: Any, path: str) -> set:
@@ -303,7 +306,7 @@ def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
         raise _fail(path + "/lambda/interfaces", "needs at least one interface")
     method = None
     if "declaringMethod" in lam:
-        (method,) = _methods([lam["declaringMethod"]], path + "/lambda/declaringMethod")
+        (method,) = _methods([lam["declaringMethod"]], path, "/lambda/declaringMethod")
     return LambdaType(
         _str(lam["declaringClass"], path + "/lambda/declaringClass"), tuple(interfaces),
         None if method is None else MethodRef(*method),
@@ -322,16 +325,19 @@ def _interfaces(v: Any, path: str) -> tuple[str, ...]:
 def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: list[str], extras: Any) -> None:
     target.flags.update(flags if not extras else [f for f in flags if f not in extras])
     if "methods" in raw:
-        target.methods |= _methods(raw["methods"], epath + "/methods")
+        target.methods |= _methods(raw["methods"], epath, "/methods")
     if "queriedMethods" in raw:
-        target.queried |= _methods(raw["queriedMethods"], epath + "/queriedMethods")
+        target.queried |= _methods(raw["queriedMethods"], epath, "/queriedMethods")
     if "fields" in raw:
         fields = raw["fields"]
-        if type(fields) is list and all(type(f) is dict and f.keys() == _NAME_ONLY and type(f["name"]) is str for f in fields):
+        if type(fields) is list:
             known = target.fields.setdefault  # the agent's usual shape: names only, no access bits
             for f in fields:
+                if type(f) is not dict or f.keys() != _NAME_ONLY or type(f["name"]) is not str:
+                    break  # the names added so far are added again below, or the entry fails
                 known(f["name"], 0)
-            return
+            else:
+                return
         fpath = epath + "/fields"
         for j, f in enumerate(_list(fields, fpath)):
             jpath = f"{fpath}/{j}"
@@ -387,8 +393,8 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: Entr
     learned = []  # (index, entry keys) for the memo
     for i, raw in (enumerate(entries) if memo is None else memo.unseen(path, entries)):
         epath = f"{path}/{i}"
-        keys = []
-        _obj(raw, epath, _UNIFIED_TYPE_KEYS)
+        if type(raw) is not dict or not raw.keys() <= _UNIFIED_TYPE_KEYS:
+            _obj(raw, epath, _UNIFIED_TYPE_KEYS)  # raises, saying why
         if "type" not in raw:
             raise _fail(epath, "missing required key 'type'")
         name = raw["type"]
@@ -399,11 +405,12 @@ def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: Entr
         if "reason" in raw:
             _reasons(raw, epath, False)
         flags = [k for k, v in raw.items() if k in UNIFIED_TYPE_FLAGS and _flag(v, epath, k)]
-        extras = _EXTRAS.intersection(flags) if _EXTRAS & raw.keys() else _NONE
+        extras = _EXTRAS.intersection(flags) if flags else _NONE
         if not (jni or extras) and type(type_ref) is str:  # the common entry: a class for reflection
             _fill_members(acc, acc.type_entry(acc.reflection, type_ref, condition), raw, epath, flags, ())
             learned.append((i, (("reflection", (type_ref, condition)),)))
             continue
+        keys = []
         if jni:
             # The 1.0/1.1 top-level ``jni`` array: JNI registrations only.
             _fill_members(acc, acc.type_entry(acc.jni, type_ref, condition), raw, epath, flags, extras)
