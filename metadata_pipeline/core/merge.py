@@ -62,7 +62,7 @@ class _TypeAcc:
 
     def build(self, type_ref: TypeRef, condition: Condition | None, values: "_Values") -> TypeEntry:
         flags = self.flags
-        if flags & _QUERY_FLAGS:
+        if flags and not flags.isdisjoint(_QUERY_FLAGS):  # no set built for the common, query-free type
             flags = flags - {query for access, query in ACCESS_FLAGS.items() if query and access in flags}
         method, field_ = values.method, values.field
         return TypeEntry(

@@ -14,7 +14,7 @@ locales, predefined classes, ...). ``conversion_losses`` says what a format drop
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Literal
+from typing import Any, Collection, Iterable, Literal
 
 import orjson
 
@@ -71,9 +71,9 @@ def _method_key(m: MethodRef) -> tuple:
     return (m.name, m.parameter_types is not None, m.parameter_types or ())
 
 
-def _methods(methods: Iterable[MethodRef]) -> list[dict[str, Any]]:
+def _methods(methods: Collection[MethodRef]) -> list[dict[str, Any]]:
     out = []
-    for m in sorted(methods, key=_method_key):
+    for m in (sorted(methods, key=_method_key) if len(methods) > 1 else methods):  # most types have one
         doc: dict[str, Any] = {"name": m.name}
         if m.parameter_types is not None:
             doc["parameterTypes"] = list(m.parameter_types)
@@ -81,10 +81,14 @@ def _methods(methods: Iterable[MethodRef]) -> list[dict[str, Any]]:
     return out
 
 
-def _fields(fields: Iterable[Field], with_access: bool) -> list[dict[str, Any]]:
+def _field_name(f: Field) -> str:
+    return f.name
+
+
+def _fields(fields: Collection[Field], with_access: bool) -> list[dict[str, Any]]:
     # allowUnsafeAccess is never written: GraalVM's parsers ignore it (conversion_losses says so).
     out = []
-    for f in sorted(fields, key=lambda f: f.name):
+    for f in (sorted(fields, key=_field_name) if len(fields) > 1 else fields):
         doc: dict[str, Any] = {"name": f.name}
         if with_access and f.allow_write:
             doc["allowWrite"] = True
@@ -100,8 +104,9 @@ def _sorted_entries(entries: Iterable[Any], type_of=lambda e: e.type) -> list[An
 
 def _legacy_type_entry(e: TypeEntry) -> dict[str, Any]:
     doc: dict[str, Any] = {**_condition(e.condition), "name": descriptor_name(e.type)}
-    for flag in sorted(e.flags):
-        doc[flag] = True
+    if e.flags:  # most types have none: no sort then
+        for flag in sorted(e.flags):
+            doc[flag] = True
     if e.fields:
         doc["fields"] = _fields(e.fields, with_access=True)
     if e.methods:
@@ -269,8 +274,9 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
         cond = acc["c"]
         doc: dict[str, Any] = _reached(cond)
         doc["type"] = _unified_type(acc["t"])
-        for flag in sorted(acc["flags"]):
-            doc[flag] = True
+        if acc["flags"]:
+            for flag in sorted(acc["flags"]):
+                doc[flag] = True
         if acc["fields"]:
             doc["fields"] = _fields(acc["fields"].values(), with_access=False)
         if acc["methods"]:
