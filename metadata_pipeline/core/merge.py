@@ -64,12 +64,12 @@ class _TypeAcc:
         flags = self.flags
         if flags and not flags.isdisjoint(_QUERY_FLAGS):  # no set built for the common, query-free type
             flags = flags - {query for access, query in ACCESS_FLAGS.items() if query and access in flags}
-        method, field_ = values.method, values.field
+        method = values.methods.__getitem__
         return TypeEntry(
             type_ref, condition, frozenset(flags) if flags else _EMPTY,
             frozenset(map(method, self.methods)) if self.methods else _EMPTY,
             frozenset(map(method, self.queried - self.methods)) if self.queried else _EMPTY,
-            frozenset(field_(n, b) for n, b in self.fields.items()) if self.fields else _EMPTY,
+            frozenset(map(values.fields.__getitem__, self.fields.items())) if self.fields else _EMPTY,
         )
 
 
@@ -77,24 +77,29 @@ _EMPTY: frozenset = frozenset()
 _QUERY_FLAGS = frozenset(q for q in ACCESS_FLAGS.values() if q)
 
 
+class _MethodRefs(dict):
+    """(name, parameter types) -> its MethodRef, made on first use (a hit stays in C)."""
+
+    def __missing__(self, key: _Method) -> MethodRef:
+        ref = self[key] = MethodRef(*key)
+        return ref
+
+
+class _Fields(dict):
+    """(name, access bits) -> its Field, made on first use."""
+
+    def __missing__(self, key: tuple[str, int]) -> Field:
+        name, bits = key
+        ref = self[key] = Field(name, bool(bits & _WRITE), bool(bits & _UNSAFE))
+        return ref
+
+
 class _Values:
     """One shared MethodRef/Field value per distinct member: members repeat across types."""
 
     def __init__(self) -> None:
-        self._methods: dict[_Method, MethodRef] = {}
-        self._fields: dict[tuple[str, int], Field] = {}
-
-    def method(self, key: _Method) -> MethodRef:
-        ref = self._methods.get(key)
-        if ref is None:
-            ref = self._methods[key] = MethodRef(*key)
-        return ref
-
-    def field(self, name: str, bits: int) -> Field:
-        ref = self._fields.get((name, bits))
-        if ref is None:
-            ref = self._fields[(name, bits)] = Field(name, bool(bits & _WRITE), bool(bits & _UNSAFE))
-        return ref
+        self.methods = _MethodRefs()
+        self.fields = _Fields()
 
 
 @dataclass(frozen=True)

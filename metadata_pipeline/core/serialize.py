@@ -14,6 +14,7 @@ locales, predefined classes, ...). ``conversion_losses`` says what a format drop
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any, Collection, Iterable, Literal
 
 import orjson
@@ -102,8 +103,8 @@ def _sorted_entries(entries: Iterable[Any], type_of=lambda e: e.type) -> list[An
 
 # -- legacy ---------------------------------------------------------------------------------
 
-def _legacy_type_entry(e: TypeEntry) -> dict[str, Any]:
-    doc: dict[str, Any] = {**_condition(e.condition), "name": descriptor_name(e.type)}
+def _legacy_type_entry(e: TypeEntry, name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": name} if e.condition is None else {**_condition(e.condition), "name": name}
     if e.flags:  # most types have none: no sort then
         for flag in sorted(e.flags):
             doc[flag] = True
@@ -120,10 +121,12 @@ def _legacy_type_entries(entries: Iterable[TypeEntry]) -> list[dict[str, Any]]:
     # Sorted by the name as written (``[B`` before ``[C``), as the agent sorts. GraalVM's legacy
     # parsers need a ``name``: lambda types are left out, proxy types go to proxy-config.json
     # (``_legacy_proxy_types``); ``conversion_losses`` says what that drops.
-    def key(e: TypeEntry) -> tuple:
-        return (descriptor_name(e.type), condition_key(e.condition))
+    named = [(descriptor_name(e.type), condition_key(e.condition), e) for e in entries if isinstance(e.type, str)]
+    named.sort(key=_NAME_AND_CONDITION)  # (type, condition) is an entry's identity: no ties to break
+    return [_legacy_type_entry(e, name) for name, _, e in named]
 
-    return [_legacy_type_entry(e) for e in sorted((e for e in entries if isinstance(e.type, str)), key=key)]
+
+_NAME_AND_CONDITION = itemgetter(0, 1)
 
 
 def _legacy_proxy_types(m: Metadata) -> tuple[ProxyEntry, ...]:
