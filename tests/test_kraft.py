@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from docker_fixtures import kafka_libs
-from graalvm_oracle import find_java_home
+from graalvm_oracle import OracleUnavailable, find_java_home
 from metadata_pipeline import kraft
 from metadata_pipeline.kraft import new_cluster_id
 
@@ -42,7 +43,12 @@ def storage_format(cluster_id: str, work: Path) -> subprocess.CompletedProcess[s
     config.write_text("process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
                       "listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093\n"
                       f"controller.listener.names=CONTROLLER\nlog.dirs={work}/data\n")
-    java = find_java_home() / "bin" / "java"
+    try:
+        java = find_java_home() / "bin" / "java"
+    except OracleUnavailable as exc:  # CI installs Temurin 25: there, a missing JDK is a failure
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
     return subprocess.run([str(java), "-cp", f"{kafka_libs()}/*", "kafka.tools.StorageTool", "format",
                            "-t", cluster_id, "-c", str(config)], capture_output=True, text=True, timeout=120)
 
