@@ -162,6 +162,18 @@ def test_a_duplicate_key_in_an_entry_seen_before_is_still_an_error() -> None:
         reader.add(FileKind.REFLECT, AGENT_DUPLICATE.replace('"c.C"', '"b.B"').encode(), "t2", Path("f"))
 
 
+@pytest.mark.parametrize("name, text", [
+    ("reflect-config.json", '[\n{\n  "name":"a.B",\n  "methods":[{"name":"m"}\0{"name":"n"}]\n}\n]\n'),
+    ("reflect-config.json", '[{"name":"a.B","methods":[{"name":"m"}\0{"name":"n"}]}]'),
+    ("reachability-metadata.json", '{\n  "reflection": [\n    {\n      "type": "a.B",\n'
+                                   '      "methods": [{"name": "m"}\0{"name": "n"}]\n    }\n  ]\n}\n'),
+], ids=["agent-layout", "minified", "unified"])
+def test_a_raw_nul_where_the_split_marks_inner_separators_is_still_malformed(tmp_path, name, text) -> None:
+    d = write_dir(tmp_path / "in", {name: text})
+    assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), name, "malformed JSON")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_leading_form_feed_is_not_json(tmp_path) -> None:
     d = write_dir(tmp_path / "in", {"reflect-config.json": "\f" + agent_layout([{"name": "a.A"}]).decode()})
     assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), "reflect-config.json", "malformed JSON")

@@ -118,7 +118,8 @@ def _split_minified(body: bytes) -> list[bytes] | None:
     ``},{`` also stands between the objects of an inner array (two methods). Inner arrays of
     objects open with ``[{`` and, holding no arrays of objects themselves in any metadata
     entry, close at the next ``}]``: their ``},{`` are marked ``}\\0{`` before the split
-    (``strict_objects`` puts them back; a raw NUL is no JSON, so the marking is reversible).
+    (``strict_objects`` puts them back; files with a raw NUL never come here, so the marking
+    is reversible).
     Braces inside strings can fool this: the split is only a proposal, exact because every
     chunk is either decoded (``strict_objects``) or identical to one decoded before, and
     objects joined by ``,`` in ``[]`` are an array of those objects.
@@ -128,8 +129,6 @@ def _split_minified(body: bytes) -> list[bytes] | None:
     inner = body[2:-2]
     if b"[{" not in inner:
         return inner.split(b"},{")
-    if b"\0" in inner:
-        return None
     first, *arrays = inner.split(b"[{")  # each: an inner array's objects, "}]", what follows it
     parts = list(map(bytes.partition, arrays, repeat(b"}]")))
     if not all(map(itemgetter(1), parts)):
@@ -254,7 +253,10 @@ class DedupingReader:
         Raises ``InvalidMetadata`` for bad JSON or a bad entry; nothing of the file is added then.
         """
         part, digest = None, None
-        if kind in _LEGACY_TYPES:
+        # A raw NUL is no JSON, and the split marks inner separators with one (``strict_objects``
+        # puts them back): a file holding one is decoded whole, and refused there.
+        splittable = b"\0" not in data
+        if splittable and kind in _LEGACY_TYPES:
             # The agent's own layout (and the same indented): split the text, decode only new entries.
             chunks = raw_entries(data)
             if chunks is not None:
@@ -263,7 +265,7 @@ class DedupingReader:
                     add_to(part, kind, chunks, memo)
                 except NotThisLayout:
                     part = None
-        elif kind is FileKind.UNIFIED:
+        elif splittable and kind is FileKind.UNIFIED:
             # reachability-metadata.json: its ``reflection`` array split as above, the rest decoded.
             part, memo = self._unified(data, label, path)
         if part is None:
