@@ -180,6 +180,9 @@ def test_predefined_classes_by_hash() -> None:
     (FileKind.REFLECT, [{"name": "a", "fields": [{"name": "x"}, {"name": 1}]}], "/0/fields/1/name", "expected a string"),
     (FileKind.UNIFIED, {"reflection": [{"type": "a", "jniAccessible": "yes"}]}, "/reflection/0/jniAccessible",
      "expected true or false"),
+    (FileKind.UNIFIED, {"reflection": [{"type": {"lambda": {"declaringClass": "a", "interfaces": ["b.I"],
+                                                             "declaringMethod": {"name": 3}}}}]},
+     "/reflection/0/type/lambda/declaringMethod/name", "expected a string"),
 ])
 def test_invalid_input_names_the_entry(kind, data, entry, problem) -> None:
     with pytest.raises(InvalidMetadata) as info:

@@ -278,14 +278,15 @@ def _methods(raw_list: Any, epath: str, key: str) -> set:
 
 
 def _methods_checked(raw_list: Any, path: str) -> set:
-    out = set()
-    for i, m in enumerate(_list(raw_list, path)):
-        mpath = f"{path}/{i}"
-        _obj(m, mpath, _METHOD_KEYS)
-        if "name" not in m:
-            raise _fail(mpath, "missing required key 'name'")
-        out.add((_str(m["name"], mpath + "/name"), _method_params(m, mpath)))
-    return out
+    return {_method(m, f"{path}/{i}") for i, m in enumerate(_list(raw_list, path))}
+
+
+def _method(m: Any, mpath: str) -> tuple[str, tuple[str, ...] | None]:
+    """One method descriptor, checked, at ``mpath``."""
+    _obj(m, mpath, _METHOD_KEYS)
+    if "name" not in m:
+        raise _fail(mpath, "missing required key 'name'")
+    return (_str(m["name"], mpath + "/name"), _method_params(m, mpath))
 
 
 def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
@@ -306,7 +307,7 @@ def _type_ref(v: Any, path: str, allow_lambda: bool) -> TypeRef:
         raise _fail(path + "/lambda/interfaces", "needs at least one interface")
     method = None
     if "declaringMethod" in lam:
-        (method,) = _methods([lam["declaringMethod"]], path, "/lambda/declaringMethod")
+        method = _method(lam["declaringMethod"], path + "/lambda/declaringMethod")
     return LambdaType(
         _str(lam["declaringClass"], path + "/lambda/declaringClass"), tuple(interfaces),
         None if method is None else MethodRef(*method),
