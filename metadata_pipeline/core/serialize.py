@@ -14,7 +14,7 @@ locales, predefined classes, ...). ``conversion_losses`` says what a format drop
 from __future__ import annotations
 
 import json
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Collection, Iterable, Literal
 
 import orjson
@@ -82,14 +82,13 @@ def _methods(methods: Collection[MethodRef]) -> list[dict[str, Any]]:
     return out
 
 
-def _field_name(f: Field) -> str:
-    return f.name
+_FIELD_NAME = attrgetter("name")
 
 
 def _fields(fields: Collection[Field], with_access: bool) -> list[dict[str, Any]]:
     # allowUnsafeAccess is never written: GraalVM's parsers ignore it (conversion_losses says so).
     out = []
-    for f in (sorted(fields, key=_field_name) if len(fields) > 1 else fields):
+    for f in (sorted(fields, key=_FIELD_NAME) if len(fields) > 1 else fields):
         doc: dict[str, Any] = {"name": f.name}
         if with_access and f.allow_write:
             doc["allowWrite"] = True
