@@ -98,8 +98,10 @@ def minified(doc: object) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-@pytest.mark.parametrize("layout", [indented, minified, lambda d: json.dumps(d, indent=4).encode()],
-                         ids=["indented", "minified", "indent4"])
+@pytest.mark.parametrize("layout", [indented, minified, lambda d: json.dumps(d, indent=4).encode(),
+                                    lambda d: json.dumps(d).encode(),
+                                    lambda d: json.dumps(d, indent="\t").replace("\n", "\r\n").encode()],
+                         ids=["indented", "minified", "indent4", "spaced", "tabs-crlf"])
 @given(st.lists(config_dir_documents(), min_size=1, max_size=4))
 def test_every_layout_merges_the_same(layout, dirs) -> None:
     dirs = dirs + dirs[: len(dirs) // 2]
@@ -168,7 +170,7 @@ def test_a_duplicate_key_in_an_entry_seen_before_is_still_an_error() -> None:
     ("reachability-metadata.json", '{\n  "reflection": [\n    {\n      "type": "a.B",\n'
                                    '      "methods": [{"name": "m"}\0{"name": "n"}]\n    }\n  ]\n}\n'),
 ], ids=["agent-layout", "minified", "unified"])
-def test_a_raw_nul_where_the_split_marks_inner_separators_is_still_malformed(tmp_path, name, text) -> None:
+def test_a_raw_nul_between_two_methods_is_malformed_in_every_layout(tmp_path, name, text) -> None:
     d = write_dir(tmp_path / "in", {name: text})
     assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), name, "malformed JSON")
     assert not (tmp_path / "out").exists()
@@ -299,7 +301,7 @@ def test_minified_entries_with_inner_arrays_seen_before_are_not_decoded_again() 
     files = [(FileKind.REFLECT, [a, b], "t1"), (FileKind.REFLECT, [b, {"name": "c.C"}, a], "t2")]
     tried: list = []
     real = fastload.strict_objects
-    fastload.strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
+    fastload.strict_objects = lambda chunks, braced: tried.append(chunks) or real(chunks, braced)
     try:
         got = deduped(files, minified)
     finally:
@@ -307,7 +309,29 @@ def test_minified_entries_with_inner_arrays_seen_before_are_not_decoded_again() 
     assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
     # a and b decoded once, from the first file; of the second only c.C, split out of the text
     assert [len(chunks) for chunks in tried] == [2, 1]
-    assert tried[1] == [b'"name":"c.C"']
+    assert tried[1] == [b'{"name":"c.C"}']
+
+
+def test_an_entry_text_known_whole_is_not_taken_for_one_without_braces() -> None:
+    # The minified file teaches the text {"name":"a.A"}; the same text between the agent
+    # layout's braces is {{"name":"a.A"}}, no JSON: it must be decoded, and refused.
+    reader = DedupingReader(Accumulator(), provenance=False)
+    reader.add(FileKind.REFLECT, b'[{"name":"a.A"}]', "t1", Path("f.json"))
+    with pytest.raises(InvalidMetadata, match="malformed JSON"):
+        reader.add(FileKind.REFLECT, b'[\n{{"name":"a.A"}\n}\n]\n', "t2", Path("g.json"))
+
+
+@pytest.mark.parametrize("text, pointer", [
+    (b'[{"name":"a.A"},1]', "/1"),
+    (b'[{"name":"a.A"}, ["b.B"]]', "/1"),
+    (b'[{"name":"a.A"},{"name":"a.B","name":"a.C"}]', "/1"),
+])
+def test_a_split_array_element_that_is_no_entry_is_located(text, pointer) -> None:
+    reader = DedupingReader(Accumulator(), provenance=False)
+    reader.add(FileKind.REFLECT, b'[{"name":"a.A"}]', "t1", Path("f.json"))
+    with pytest.raises(InvalidMetadata) as info:
+        reader.add(FileKind.REFLECT, text, "t2", Path("f.json"))
+    assert info.value.entry == pointer
 
 
 def _unified(reflection: list, **rest) -> bytes:
@@ -361,7 +385,7 @@ def test_a_unified_file_with_a_top_level_jni_array_is_read_whole() -> None:
     files = [(FileKind.UNIFIED, doc, "t")]
     tried: list = []
     real = fastload.strict_objects
-    fastload.strict_objects = lambda chunks: tried.append(chunks) or real(chunks)
+    fastload.strict_objects = lambda chunks, braced: tried.append(chunks) or real(chunks, braced)
     try:
         assert deduped(files, indented).build() == plain(files).build()
     finally:

@@ -151,7 +151,7 @@ class _ItemReader:
         self.skip_invalid = skip_invalid
         self.allow_stale_locks = allow_stale_locks
         self.warn = warn
-        self._entries: dict[tuple[FileKind, bytes], frozenset[int]] = {}
+        self._entries: dict[tuple[tuple[FileKind, bool], bytes], frozenset[int]] = {}
         self._files: dict[tuple[FileKind, bytes], frozenset[int]] = {}
 
     def _ids(self, acc: Accumulator) -> frozenset[int]:
@@ -183,7 +183,7 @@ class _ItemReader:
 
     def _file(self, kind: FileKind, data: bytes, file: Path) -> frozenset[int]:
         if kind in _TYPE_FILES:
-            found = self._agent_layout(kind, data)
+            found = self._split_items(kind, data)
             if found is not None:
                 return found
         key = (kind, hashlib.blake2b(data, digest_size=16).digest())
@@ -194,22 +194,23 @@ class _ItemReader:
             found = self._files[key] = self._ids(acc)
         return found
 
-    def _agent_layout(self, kind: FileKind, data: bytes) -> frozenset[int] | None:
-        """The items of a reflect/jni file in the agent's layout; None when it is not (or is bad:
-        the general path then says where)."""
-        split = raw_entries(data)  # the merge's own splitter: the agent's layout, or it indented
+    def _split_items(self, kind: FileKind, data: bytes) -> frozenset[int] | None:
+        """The items of a reflect/jni file split as text by the merge's splitter; None when it
+        cannot be (or is bad: the general path then says where)."""
+        split = raw_entries(data)
         if split is None:
             return None
         entries = self._entries
-        chunks = set(split)
-        new = [chunk for chunk in chunks if (kind, chunk) not in entries]
+        chunks = set(split.chunks)
+        space = (kind, split.braced)  # whole texts and texts without braces: keys apart
+        new = [chunk for chunk in chunks if (space, chunk) not in entries]
         if new:
             # New entries of one file are parsed and built together; each entry's items are
             # then those under its identity (a file names each identity once, as agents write).
             acc = Accumulator()
             identities = {}
             try:
-                raws = strict_objects(new)  # as strict as the merge: a duplicate key goes the general way
+                raws = strict_objects(new, split.braced)  # as strict as the merge: a duplicate key goes the general way
                 for chunk, raw in zip(new, raws):
                     identities[chunk] = add_legacy_type_entry(acc, kind, raw, "")
             except (NotThisLayout, InvalidMetadata):
@@ -221,8 +222,8 @@ class _ItemReader:
             for number in self._ids(acc):
                 by_identity.setdefault(items[number][1], []).append(number)
             for chunk, identity in identities.items():
-                entries[(kind, chunk)] = frozenset(by_identity.get(identity, ()))
-        parts = [entries[(kind, chunk)] for chunk in chunks]
+                entries[(space, chunk)] = frozenset(by_identity.get(identity, ()))
+        parts = [entries[(space, chunk)] for chunk in chunks]
         return frozenset().union(*parts)
 
 

@@ -6,16 +6,17 @@ same way each time. Checking each repeat would cost far more than the merge, so 
 remembers what it has seen:
 
 - the big arrays (legacy reflect/jni files, the unified ``reflection`` array) are split as
-  text into their entries, at C speed: the agent's layout, the same indented, minified, and
-  the two-space layout of GraalVM's ``reachability-metadata.json`` (the rest of that file is
-  decoded whole, the array cut out). Only entries whose text was not seen before are decoded,
-  checked and added; the others build no Python object at all;
+  text into their entries, at C speed: the agent's layout (and the same indented) and the
+  two-space layout of GraalVM's ``reachability-metadata.json`` at their separators (the rest
+  of that file is decoded whole, the array cut out), a legacy array in any other layout by
+  msgspec's decoder, which checks its syntax and hands each entry over as text. Only entries
+  whose text was not seen before are decoded, checked and added; the others build no Python
+  object at all;
 - any other file is skipped whole when identical to one already read, else decoded once
   (orjson) and the entries of its big arrays keyed by their canonical bytes.
 
 Skipping is exact, not a heuristic: an entry's text equal to one decoded and checked before
-is that entry (a split is only a proposal: see ``_split_minified``), and the merge is
-idempotent.
+is that entry, and the merge is idempotent.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import hashlib
 import re
 from contextlib import contextmanager
 from functools import lru_cache
-from itertools import chain, compress, repeat
-from operator import itemgetter, not_
+from itertools import compress, repeat
+from operator import not_
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
+import msgspec
 import orjson
 
 from metadata_pipeline.core.errors import InvalidMetadata
@@ -38,7 +40,7 @@ from metadata_pipeline.core.merge import Accumulator, EntryKey
 from metadata_pipeline.core.parse import add_to
 from metadata_pipeline.files.decode import decode_json
 
-__all__ = ["DedupingReader", "paused_gc", "raw_entries", "strict_objects", "NotThisLayout"]
+__all__ = ["DedupingReader", "RawEntries", "paused_gc", "raw_entries", "strict_objects", "NotThisLayout"]
 
 
 @contextmanager
@@ -60,7 +62,10 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-_RAW, _CANONICAL = "raw", "canonical"
+# How a file's entries reach the memo, each mode its own key space (an entry's text without
+# its braces could equal another's whole text): split text without braces, whole element
+# texts (``RawEntries.braced``), decoded values keyed by canonical text.
+_SPLIT, _ELEMENTS, _CANONICAL = "split", "elements", "canonical"
 
 
 class NotThisLayout(Exception):
@@ -101,47 +106,34 @@ def _literal(text: bytes) -> re.Pattern[bytes]:
     return re.compile(re.escape(text))
 
 
-def raw_entries(data: bytes) -> list[bytes] | None:
-    """The top-level entries of a reflect/jni array, each without its braces, split as text: one
-    per block (the agent's layout, the same indented) or minified; None for any other layout."""
+class RawEntries(NamedTuple):
+    """The entries of a top-level array as text, each whole (``braced``) or without its braces."""
+
+    chunks: list[bytes]
+    braced: bool
+
+
+def raw_entries(data: bytes) -> RawEntries | None:
+    """The top-level entries of a reflect/jni array, split as text: at the separators of one
+    entry per block (the agent's layout, the same indented), else by msgspec's decoder (any
+    layout); None when the text is no JSON array."""
     for indent in (b"", b"  ", b"    "):
         chunks = _split_entries(data, indent)
         if chunks is not None:
-            return chunks
-    return _split_minified(data.strip(_WHITESPACE))
+            return RawEntries(chunks, braced=False)
+    try:
+        # A syntax check of the array (strict as orjson: no trailing comma, JSON whitespace
+        # only) that returns each element's exact span, undecoded.
+        elements = _ARRAY_OF_RAW.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # malformed, no array at the top, or too deep
+        return None  # the general decoder then says what and where
+    return RawEntries(list(map(bytes, elements)), braced=True)
 
 
-def _split_minified(body: bytes) -> list[bytes] | None:
-    """The entries of ``[{..},{..}]`` written without whitespace (orjson's and ``json.dumps``'
-    compact output), in a few C-speed passes.
-
-    ``},{`` also stands between the objects of an inner array (two methods). Inner arrays of
-    objects open with ``[{`` and, holding no arrays of objects themselves in any metadata
-    entry, close at the next ``}]``: their ``},{`` are marked ``}\\0{`` before the split
-    (``strict_objects`` puts them back; files with a raw NUL never come here, so the marking
-    is reversible).
-    Braces inside strings can fool this: the split is only a proposal, exact because every
-    chunk is either decoded (``strict_objects``) or identical to one decoded before, and
-    objects joined by ``,`` in ``[]`` are an array of those objects.
-    """
-    if not (body.startswith(b"[{") and body.endswith(b"}]")) or len(body) < 4:
-        return None
-    inner = body[2:-2]
-    if b"[{" not in inner:
-        return inner.split(b"},{")
-    first, *arrays = inner.split(b"[{")  # each: an inner array's objects, "}]", what follows it
-    parts = list(map(bytes.partition, arrays, repeat(b"}]")))
-    if not all(map(itemgetter(1), parts)):
-        return None
-    objects = map(bytes.replace, map(itemgetter(0), parts), repeat(b"},{"), repeat(_INNER))
-    marked = first + b"".join(chain.from_iterable(zip(repeat(b"[{"), objects, repeat(b"}]"), map(itemgetter(2), parts))))
-    return marked.split(b"},{")
+_ARRAY_OF_RAW = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-_INNER = b"}\0{"  # an inner array's separator, marked by ``_split_minified``
-
-
-def strict_objects(chunks: list[bytes]) -> list[dict]:
+def strict_objects(chunks: list[bytes], braced: bool) -> list[dict]:
     """Decode raw entries; anything not plainly strict objects sends the file the general way.
 
     Every entry a reader skips as known went through here once, so what is checked here holds
@@ -153,9 +145,12 @@ def strict_objects(chunks: list[bytes]) -> list[dict]:
         # clearing a TypeError every time.)
         if any(map(bytes.count, chunks, repeat(b"\\u003"))):
             raise NotThisLayout
-        if any(map(bytes.count, chunks, repeat(_INNER))):
-            chunks = list(map(bytes.replace, chunks, repeat(_INNER), repeat(b"},{")))
-        raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
+        if braced:
+            raws = list(map(orjson.loads, chunks))
+            if not all(type(raw) is dict for raw in raws):  # an array element that is no entry
+                raise NotThisLayout
+        else:
+            raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
         if sum(map(bytes.count, chunks, repeat(b":"))) != orjson.dumps(raws).count(b":"):
             raise NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
@@ -167,9 +162,10 @@ class _FileMemo:
     """The ``EntryMemo`` of one file: what the reader knows, plus what this file teaches.
 
     What the file teaches is kept apart until the whole file was read without error: a bad
-    file adds nothing, not even to what is known. In ``_RAW`` mode the entries handed to the
-    parser are the raw texts of a file split by ``raw_entries`` (decoded here when new); in
-    ``_CANONICAL`` mode they are decoded values, keyed by their canonical bytes.
+    file adds nothing, not even to what is known. In ``_SPLIT`` and ``_ELEMENTS`` mode the
+    entries handed to the parser are the raw texts of a file split by ``raw_entries`` (decoded
+    here when new); in ``_CANONICAL`` mode they are decoded values, keyed by their canonical
+    bytes.
     """
 
     __slots__ = ("_canonical", "_known", "_kind", "_mode", "_sections", "learned", "provenance")
@@ -185,7 +181,7 @@ class _FileMemo:
         self.provenance = provenance
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
-        keys = entries if self._mode is _RAW else _canonical_keys(entries, section, self._canonical)
+        keys = entries if self._mode is not _CANONICAL else _canonical_keys(entries, section, self._canonical)
         self._sections.append((section, keys))
         seen = self._known.get((self._mode, self._kind, section))
         if seen is None:
@@ -194,9 +190,10 @@ class _FileMemo:
             indexes = list(compress(range(len(keys)), map(not_, map(seen.__contains__, keys))))
             if not indexes:
                 return ()
-        if self._mode is _RAW:
+        if self._mode is not _CANONICAL:
             indexes = list(indexes)
-            return zip(indexes, strict_objects([entries[i] for i in indexes]))  # all decoded before any is parsed
+            # all decoded before any is parsed
+            return zip(indexes, strict_objects([entries[i] for i in indexes], self._mode is _ELEMENTS))
         return ((i, entries[i]) for i in indexes)
 
     def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
@@ -253,19 +250,17 @@ class DedupingReader:
         Raises ``InvalidMetadata`` for bad JSON or a bad entry; nothing of the file is added then.
         """
         part, digest = None, None
-        # A raw NUL is no JSON, and the split marks inner separators with one (``strict_objects``
-        # puts them back): a file holding one is decoded whole, and refused there.
-        splittable = b"\0" not in data
-        if splittable and kind in _LEGACY_TYPES:
-            # The agent's own layout (and the same indented): split the text, decode only new entries.
-            chunks = raw_entries(data)
-            if chunks is not None:
-                part, memo = Accumulator(label), _FileMemo(self._entries, kind, _RAW, self.provenance)
+        if kind in _LEGACY_TYPES:
+            # Split the text, decode only new entries.
+            split = raw_entries(data)
+            if split is not None:
+                mode = _ELEMENTS if split.braced else _SPLIT
+                part, memo = Accumulator(label), _FileMemo(self._entries, kind, mode, self.provenance)
                 try:
-                    add_to(part, kind, chunks, memo)
+                    add_to(part, kind, split.chunks, memo)
                 except NotThisLayout:
                     part = None
-        elif splittable and kind is FileKind.UNIFIED:
+        elif kind is FileKind.UNIFIED:
             # reachability-metadata.json: its ``reflection`` array split as above, the rest decoded.
             part, memo = self._unified(data, label, path)
         if part is None:
@@ -303,7 +298,7 @@ class DedupingReader:
         if doc.get("jni"):  # the 1.0/1.1 top-level array, decoded, no text to key: read the general way
             return None, None
         doc["reflection"] = chunks
-        part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, _RAW, self.provenance)
+        part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, _SPLIT, self.provenance)
         try:
             add_to(part, FileKind.UNIFIED, doc, memo)
         except NotThisLayout:
@@ -320,8 +315,9 @@ _SECTION_HEAD, _SECTION_TAIL = b'\n  "reflection": [\n    {', b"\n    }\n  ]"
 def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
     """(the file with its ``reflection`` array replaced by ``_MARK``, the array's raw entries).
 
-    For the two-space layout GraalVM writes (entries at indent 4). Exact as ``_split_minified``
-    says: each entry is decoded or identical to one decoded before, the rest is decoded whole
+    For the two-space layout GraalVM writes (entries at indent 4). Exact: the separator cannot
+    stand inside a string (no raw newline there), each entry is decoded or identical to one
+    decoded before, the rest is decoded whole
     (as strictly as any file), and ``_MARK`` found at the top level shows the cut-out span was
     the top-level array, so the file is the rest with the array put back.
     """
