@@ -19,7 +19,8 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
   GraalVM 24.1+/25 agents write it; ``mixed``: dirs in each of those in turn): floor, merge,
   merge_to_floor_ratio (target <= 1.5 on every layout), the same in CPU seconds (steadier on a
   shared machine), peak RSS and the merged model's MiB. Each phase runs ``--repeat`` times
-  (default 3), each run in a fresh process, and the least time of each is reported.
+  (default 3), each run in a fresh process, floor and merge taking turns, and the least time
+  of each is reported.
   ``--instructions`` adds each layout's instruction counts (valgrind): steady where time is not.
 
   python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
@@ -310,17 +311,20 @@ def _rss_now() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def _best(fn, root: Path, repeat: int) -> tuple[float, float, float]:
-    """(seconds, CPU seconds, peak RSS MiB): the least of ``repeat`` runs, each in a fresh process.
+def _best(fns, root: Path, repeat: int) -> list[tuple[float, float, float]]:
+    """Per phase (seconds, CPU seconds, peak RSS MiB): the least of ``repeat`` runs, each in a
+    fresh process, the phases taking turns.
 
     The least, as timeit reports: on a shared machine the neighbours only ever add time, and
-    single runs of the same phase vary by half.
+    single runs of the same phase vary by half. Taking turns gives each phase the same share of
+    a slow spell, so the ratio of two phases does not hang on which one ran during it.
     """
-    runs = []
+    runs: list[list[tuple[float, float, float]]] = [[] for _ in fns]
     for _ in range(repeat):
-        seconds, rss = measure(fn, root)
-        runs.append((seconds, _CPU[0], rss))
-    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+        for out, fn in zip(runs, fns):
+            seconds, rss = measure(fn, root)
+            out.append((seconds, _CPU[0], rss))
+    return [(min(r[0] for r in out), min(r[1] for r in out), max(r[2] for r in out)) for out in runs]
 
 
 _PHASES = {"floor": phase_floor, "merge": phase_merge}
@@ -354,8 +358,7 @@ def layout_table(target: int, repeat: int = 3, count_instructions: bool = False)
         try:
             dirs, size = generate(root, target, layout=layout)
             measure(phase_floor, root)  # warm the page cache
-            floor, floor_cpu, _ = _best(phase_floor, root, repeat)
-            merge, merge_cpu, merge_rss = _best(phase_merge, root, repeat)
+            (floor, floor_cpu, _), (merge, merge_cpu, merge_rss) = _best((phase_floor, phase_merge), root, repeat)
             model, _ = measure(phase_model, root)
             if count_instructions:
                 floor_ir, merge_ir = instructions("floor", root), instructions("merge", root)
