@@ -122,6 +122,22 @@ from cli_helpers import assert_one_line_error, run_cli, write_dir  # noqa: E402
 from conftest import reference  # noqa: E402
 
 
+def test_kafkas_real_configs_in_every_layout_merge_as_plain_parsing_does() -> None:
+    # Kafka's committed reflect/jni configs at each of the 7 commits, as they are (the agent's
+    # layout) and rewritten in layouts only msgspec's split reads, merged into one model.
+    root = reference("kafka-native-image-configs")
+    docs = [(kind, json.loads((d / kind.file_name).read_text()), d.name)
+            for d in sorted(p for p in root.iterdir() if p.is_dir())
+            for kind in (FileKind.REFLECT, FileKind.JNI) if (d / kind.file_name).exists()]
+    assert len(docs) >= 14
+    expected = plain(docs)
+    for layout in (agent_layout, minified, lambda d: json.dumps(d).encode(),
+                   lambda d: json.dumps(d, indent="\t").replace("\n", "\r\n").encode()):
+        got = deduped(docs, layout)
+        assert got.build() == expected.build()
+        assert got.provenance() == expected.provenance()
+
+
 def test_a_corrupted_real_config_is_one_clean_error_whatever_the_hash_seed(tmp_path) -> None:
     # Two small corruptions of Kafka's real reflect-config: one entry no longer JSON, a later
     # one with an unknown key. Which the reader meets first depended on PYTHONHASHSEED.
