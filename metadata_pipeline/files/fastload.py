@@ -310,6 +310,10 @@ class DedupingReader:
 _MARK = "\u0000mp-reflection-cut-out"
 _MARK_TEXT = b'"\\u0000mp-reflection-cut-out"'
 _SECTION_HEAD, _SECTION_TAIL = b'\n  "reflection": [\n    {', b"\n    }\n  ]"
+_SECTION_SEPARATOR = b"\n    },\n    {"
+# An entry separator, or the array's end with all that follows it (``.*`` takes the rest in one
+# step): one scan splits the array and finds its end, which the lengths of the pieces locate.
+_SECTION_SPLIT = re.compile(rb"\n    \}(?:,\n    \{|\n  \](?s:.*))")
 
 
 def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
@@ -324,14 +328,18 @@ def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
     start = data.find(_SECTION_HEAD)
     if start < 0:
         return None
-    found = _literal(_SECTION_TAIL).search(data, start)
-    if found is None:
+    body = start + len(_SECTION_HEAD)
+    chunks = _SECTION_SPLIT.split(memoryview(data)[body:])  # split where it lies, not copied first
+    if len(chunks) < 2 or chunks[-1]:  # no end found: the last piece is all after the last separator
         return None
-    end = found.start()
+    chunks.pop()
+    end = body + sum(map(len, chunks)) + len(_SECTION_SEPARATOR) * (len(chunks) - 1)
+    if not data.startswith(_SECTION_TAIL, end):  # the file ended in a separator instead
+        return None
     rest = data[:start] + b'\n  "reflection": ' + _MARK_TEXT + data[end + len(_SECTION_TAIL):]
     if rest.count(b"mp-reflection-cut-out") != 1:  # only ours: the input's own could fake the cut
         return None
-    return rest, _literal(b"\n    },\n    {").split(data[start + len(_SECTION_HEAD):end])
+    return rest, chunks
 
 
 _LEGACY_TYPES = (FileKind.REFLECT, FileKind.JNI)
