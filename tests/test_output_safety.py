@@ -251,6 +251,19 @@ def test_metadata_file_that_is_not_a_regular_file_is_refused_not_read(tmp_path: 
     assert result.code == 0 and "not a regular file" in result.err, result.err
 
 
+def test_a_regular_file_is_read_whole_whatever_size_it_claims(tmp_path: Path) -> None:
+    from metadata_pipeline.files.fsio import read_regular_file
+
+    # Read in one piece when the size is right; in more when it is not: /proc's files are
+    # regular files that claim 0 bytes.
+    for size in (0, 1, (1 << 16) + 1, 3 << 20):
+        data = os.urandom(size)
+        (tmp_path / f"f{size}").write_bytes(data)
+        assert read_regular_file(tmp_path / f"f{size}") == data
+    status = read_regular_file(Path("/proc/self/status"))
+    assert os.stat("/proc/self/status").st_size == 0 and b"\nPid:" in status
+
+
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
 def test_settings_and_filter_files_must_be_regular_files(tmp_path: Path, kind: str) -> None:
     src = write_dir(tmp_path / "in" / "T.t" / "n" / "p", GOOD)

@@ -49,12 +49,14 @@ def read_regular_file(path: Path) -> bytes:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {os_reason(exc)}") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _FILE_TYPES if test(mode)), "not a file")
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            kind = next((name for test, name in _FILE_TYPES if test(status.st_mode)), "not a file")
             raise InputError(f"{path}: not a regular file ({kind})")
+        # The whole file in one read (one byte more, to see it end): the one piece is returned
+        # as it is, not copied by a join. A file that grows meanwhile takes more reads.
         chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        while chunk := os.read(fd, max(status.st_size + 1, 1 << 16)):
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError as exc:
