@@ -19,8 +19,9 @@ Prints, measured in this one run, one ``name=value`` per line at the end:
   GraalVM 24.1+/25 agents write it; ``mixed``: dirs in each of those in turn): floor, merge,
   merge_to_floor_ratio (target <= 1.5 on every layout), the same in CPU seconds (steadier on a
   shared machine), peak RSS and the merged model's MiB. Each phase runs ``--repeat`` times
-  (default 3), each run in a fresh process, floor and merge taking turns, and the least time
-  of each is reported.
+  (default 3), each run in a fresh process, floor and merge taking turns; the least time of
+  each is reported, and the median of each merge's CPU time over the floor run just before it
+  (steadier when the machine's speed drifts).
   ``--instructions`` adds each layout's instruction counts (valgrind): steady where time is not.
 
   python benchmarks/merge_bench.py --quick    # ~40 MB, well under 30 s
@@ -40,6 +41,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -311,20 +313,22 @@ def _rss_now() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def _best(fns, root: Path, repeat: int) -> list[tuple[float, float, float]]:
-    """Per phase (seconds, CPU seconds, peak RSS MiB): the least of ``repeat`` runs, each in a
-    fresh process, the phases taking turns.
-
-    The least, as timeit reports: on a shared machine the neighbours only ever add time, and
-    single runs of the same phase vary by half. Taking turns gives each phase the same share of
-    a slow spell, so the ratio of two phases does not hang on which one ran during it.
-    """
+def _turns(fns, root: Path, repeat: int) -> list[list[tuple[float, float, float]]]:
+    """Per phase, its ``repeat`` runs as (seconds, CPU seconds, peak RSS MiB), each in a fresh
+    process, the phases taking turns: each gets the same share of a slow spell, and run ``i`` of
+    one phase is paired with run ``i`` of the next."""
     runs: list[list[tuple[float, float, float]]] = [[] for _ in fns]
     for _ in range(repeat):
         for out, fn in zip(runs, fns):
             seconds, rss = measure(fn, root)
             out.append((seconds, _CPU[0], rss))
-    return [(min(r[0] for r in out), min(r[1] for r in out), max(r[2] for r in out)) for out in runs]
+    return runs
+
+
+def _least(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The least time and CPU time of a phase's runs, as timeit reports (on a shared machine the
+    neighbours only ever add time, and single runs vary by half), and its peak RSS."""
+    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
 
 
 _PHASES = {"floor": phase_floor, "merge": phase_merge}
@@ -358,7 +362,11 @@ def layout_table(target: int, repeat: int = 3, count_instructions: bool = False)
         try:
             dirs, size = generate(root, target, layout=layout)
             measure(phase_floor, root)  # warm the page cache
-            (floor, floor_cpu, _), (merge, merge_cpu, merge_rss) = _best((phase_floor, phase_merge), root, repeat)
+            floor_runs, merge_runs = _turns((phase_floor, phase_merge), root, repeat)
+            (floor, floor_cpu, _), (merge, merge_cpu, merge_rss) = _least(floor_runs), _least(merge_runs)
+            # Each merge against the floor run just before it: steadier than the least of each
+            # when the machine's speed drifts between runs.
+            paired = statistics.median(m[1] / f[1] for f, m in zip(floor_runs, merge_runs))
             model, _ = measure(phase_model, root)
             if count_instructions:
                 floor_ir, merge_ir = instructions("floor", root), instructions("merge", root)
@@ -368,7 +376,8 @@ def layout_table(target: int, repeat: int = 3, count_instructions: bool = False)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print(f"{layout}: {dirs} dirs, {size / 1e6:.0f} MB, floor {floor:.3f} s ({floor_cpu:.3f} s CPU), "
-              f"merge {merge:.3f} s ({merge_cpu:.3f} s CPU), ratio {merge / floor:.2f} (CPU {merge_cpu / floor_cpu:.2f})",
+              f"merge {merge:.3f} s ({merge_cpu:.3f} s CPU), ratio {merge / floor:.2f} (CPU {merge_cpu / floor_cpu:.2f}, "
+              f"paired median {paired:.2f})",
               file=sys.stderr)
         lines += [f"layout_{layout}_input_mb={size / 1e6:.1f}",
                   f"layout_{layout}_parse_floor_seconds={floor:.3f}",
@@ -378,7 +387,8 @@ def layout_table(target: int, repeat: int = 3, count_instructions: bool = False)
                   f"layout_{layout}_merge_peak_rss_mib={merge_rss:.0f}",
                   f"layout_{layout}_model_mib={model:.0f}",
                   f"layout_{layout}_merge_to_floor_ratio={merge / floor:.3f}",
-                  f"layout_{layout}_merge_to_floor_cpu_ratio={merge_cpu / floor_cpu:.3f}"]
+                  f"layout_{layout}_merge_to_floor_cpu_ratio={merge_cpu / floor_cpu:.3f}",
+                  f"layout_{layout}_merge_to_floor_paired_median_cpu_ratio={paired:.3f}"]
     return lines
 
 
