@@ -53,23 +53,27 @@ class _TypeAcc:
         self.fields: dict[str, int] = {}
 
     def absorb(self, other: "_TypeAcc") -> None:
-        self.flags |= other.flags
-        self.methods |= other.methods
-        self.queried |= other.queried
-        mine = self.fields
-        for name, bits in other.fields.items():
-            mine[name] = mine.get(name, 0) | bits
+        # A union with an empty member still costs a call; most types lack some members.
+        if other.flags:
+            self.flags |= other.flags
+        if other.methods:
+            self.methods |= other.methods
+        if other.queried:
+            self.queried |= other.queried
+        if other.fields:
+            mine = self.fields
+            for name, bits in other.fields.items():
+                mine[name] = mine.get(name, 0) | bits
 
     def build(self, type_ref: TypeRef, condition: Condition | None, values: "_Values") -> TypeEntry:
         flags = self.flags
         if flags and not flags.isdisjoint(_QUERY_FLAGS):  # no set built for the common, query-free type
             flags = flags - {query for access, query in ACCESS_FLAGS.items() if query and access in flags}
-        method = values.methods.__getitem__
         return TypeEntry(
             type_ref, condition, frozenset(flags) if flags else _EMPTY,
-            frozenset(map(method, self.methods)) if self.methods else _EMPTY,
-            frozenset(map(method, self.queried - self.methods)) if self.queried else _EMPTY,
-            frozenset(map(values.fields.__getitem__, self.fields.items())) if self.fields else _EMPTY,
+            values.methods_of(self.methods) if self.methods else _EMPTY,
+            values.methods_of(self.queried - self.methods) if self.queried else _EMPTY,
+            values.fields_of(self.fields) if self.fields else _EMPTY,
         )
 
 
@@ -95,11 +99,28 @@ class _Fields(dict):
 
 
 class _Values:
-    """One shared MethodRef/Field value per distinct member: members repeat across types."""
+    """One shared value per distinct member, and per distinct member set: types repeat both
+    (``<init>()`` alone, the same fields), and a set found again is not hashed member by member."""
 
     def __init__(self) -> None:
         self.methods = _MethodRefs()
         self.fields = _Fields()
+        self._method_sets: dict[frozenset, frozenset[MethodRef]] = {}
+        self._field_sets: dict[frozenset, frozenset[Field]] = {}
+
+    def methods_of(self, methods: set[_Method]) -> frozenset[MethodRef]:
+        key = frozenset(methods)  # copies the set's stored hashes: no member is hashed again
+        built = self._method_sets.get(key)
+        if built is None:
+            built = self._method_sets[key] = frozenset(map(self.methods.__getitem__, key))
+        return built
+
+    def fields_of(self, fields: dict[str, int]) -> frozenset[Field]:
+        key = frozenset(fields.items())
+        built = self._field_sets.get(key)
+        if built is None:
+            built = self._field_sets[key] = frozenset(map(self.fields.__getitem__, key))
+        return built
 
 
 @dataclass(frozen=True)
