@@ -8,7 +8,7 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parent.parent / "metadata_pipeline" / "core"
 # orjson is pure computation (a faster json); everything else here is the standard library.
 ALLOWED_STDLIB = {"orjson", "__future__", "collections", "dataclasses", "enum", "functools", "itertools", "json", "re",
-                  "typing", "difflib", "fnmatch", "math", "string", "operator", "hashlib", "heapq"}
+                  "typing", "types", "difflib", "fnmatch", "math", "string", "operator", "hashlib", "heapq"}
 
 
 def test_core_imports_only_core_and_pure_stdlib() -> None:

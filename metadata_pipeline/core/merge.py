@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 from metadata_pipeline.core.model import (
     ACCESS_FLAGS, Bundle, Condition, Field, ForeignEntry, LambdaCapturingType, Metadata,
@@ -42,26 +43,56 @@ _SET_CATEGORIES = ("resource_globs", "resource_patterns", "resource_excludes", "
 
 
 class _TypeAcc:
-    """Mutable members of one (type, condition) while accumulating."""
+    """Mutable members of one (type, condition) while accumulating.
+
+    A member that no input has given yet is the shared empty value (``_EMPTY``, ``_NO_FIELDS``),
+    and becomes a set or dict of its own when one does: most types lack most members, and every
+    empty set is an allocation and 216 bytes. So members are added through the methods below.
+    """
 
     __slots__ = ("flags", "methods", "queried", "fields")
 
     def __init__(self) -> None:
-        self.flags: set[str] = set()
-        self.methods: set[_Method] = set()
-        self.queried: set[_Method] = set()
-        self.fields: dict[str, int] = {}
+        self.flags: set[str] | frozenset[str] = _EMPTY
+        self.methods: set[_Method] | frozenset[_Method] = _EMPTY
+        self.queried: set[_Method] | frozenset[_Method] = _EMPTY
+        self.fields: dict[str, int] | Mapping[str, int] = _NO_FIELDS
+
+    def add_flags(self, flags: Iterable[str]) -> None:
+        if self.flags:
+            self.flags.update(flags)
+        else:
+            self.flags = set(flags)
+
+    def take_methods(self, methods: set[_Method]) -> None:
+        """Add a set of methods that is this type's from now on (not copied)."""
+        if self.methods:
+            self.methods |= methods
+        else:
+            self.methods = methods
+
+    def take_queried(self, queried: set[_Method]) -> None:
+        if self.queried:
+            self.queried |= queried
+        else:
+            self.queried = queried
+
+    def own_fields(self) -> dict[str, int]:
+        """The fields, as a dict of this type's own to add to."""
+        if type(self.fields) is not dict:
+            self.fields = {}
+        return self.fields
 
     def absorb(self, other: "_TypeAcc") -> None:
-        # A union with an empty member still costs a call; most types lack some members.
+        """Add ``other``'s members; ``other`` is given up (its sets may become this type's)."""
         if other.flags:
-            self.flags |= other.flags
+            self.add_flags(other.flags)
         if other.methods:
-            self.methods |= other.methods
+            self.take_methods(other.methods)
         if other.queried:
-            self.queried |= other.queried
+            self.take_queried(other.queried)
         if other.fields:
-            mine = self.fields
+            mine = self.own_fields()
             for name, bits in other.fields.items():
                 mine[name] = mine.get(name, 0) | bits
 
@@ -78,6 +109,7 @@ class _TypeAcc:
 
 
 _EMPTY: frozenset = frozenset()
+_NO_FIELDS: Mapping[str, int] = MappingProxyType({})
 _QUERY_FLAGS = frozenset(q for q in ACCESS_FLAGS.values() if q)
 
 
@@ -170,7 +202,8 @@ class Accumulator:
         return acc
 
     def add_field(self, acc: _TypeAcc, name: str, write: bool, unsafe: bool) -> None:
-        acc.fields[name] = acc.fields.get(name, 0) | (_WRITE if write else 0) | (_UNSAFE if unsafe else 0)
+        fields = acc.own_fields()
+        fields[name] = fields.get(name, 0) | (_WRITE if write else 0) | (_UNSAFE if unsafe else 0)
 
     def add_bundle(self, name: str, module: str | None, condition: Condition | None,
                    locales: Iterable[str] = (), class_names: Iterable[str] = ()) -> None:
@@ -194,9 +227,12 @@ class Accumulator:
         for table, entries in ((self.reflection, metadata.reflection), (self.jni, metadata.jni)):
             for entry in entries:
                 acc = self.type_entry(table, entry.type, cm(entry.condition))
-                acc.flags.update(entry.flags)
-                acc.methods.update((m.name, m.parameter_types) for m in entry.methods)
-                acc.queried.update((m.name, m.parameter_types) for m in entry.queried_methods)
+                if entry.flags:
+                    acc.add_flags(entry.flags)
+                if entry.methods:
+                    acc.take_methods({(m.name, m.parameter_types) for m in entry.methods})
+                if entry.queried_methods:
+                    acc.take_queried({(m.name, m.parameter_types) for m in entry.queried_methods})
                 for f in entry.fields:
                     self.add_field(acc, f.name, f.allow_write, f.allow_unsafe_access)
         for name in _SET_CATEGORIES:

@@ -324,15 +324,16 @@ def _interfaces(v: Any, path: str) -> tuple[str, ...]:
 
 
 def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: list[str], extras: Any) -> None:
-    target.flags.update(flags if not extras else [f for f in flags if f not in extras])
+    if flags:
+        target.add_flags(flags if not extras else [f for f in flags if f not in extras])
     if "methods" in raw:
-        target.methods |= _methods(raw["methods"], epath, "/methods")
+        target.take_methods(_methods(raw["methods"], epath, "/methods"))
     if "queriedMethods" in raw:
-        target.queried |= _methods(raw["queriedMethods"], epath, "/queriedMethods")
+        target.take_queried(_methods(raw["queriedMethods"], epath, "/queriedMethods"))
     if "fields" in raw:
         fields = raw["fields"]
         if type(fields) is list:
-            known = target.fields.setdefault  # the agent's usual shape: names only, no access bits
+            known = target.own_fields().setdefault  # the agent's usual shape: names only, no access bits
             for f in fields:
                 if type(f) is not dict or f.keys() != _NAME_ONLY or type(f["name"]) is not str:
                     break  # the names added so far are added again below, or the entry fails
