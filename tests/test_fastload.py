@@ -408,3 +408,21 @@ def test_a_unified_file_with_a_top_level_jni_array_is_read_whole() -> None:
         fastload.strict_objects = real
     # the decoded jni entries are never handed to the text decoder (they are no text)
     assert all(type(c) is bytes for chunks in tried for c in chunks), tried
+
+
+def test_the_members_one_file_gives_two_registrations_stay_apart() -> None:
+    # A type's member sets are taken from the parser, not copied: a jniAccessible entry's
+    # reflection and JNI registrations must still each own theirs, whatever comes later.
+    files = [
+        (FileKind.UNIFIED, {"reflection": [{"type": "a.A", "jniAccessible": True,
+                                            "methods": [{"name": "m", "parameterTypes": []}],
+                                            "fields": [{"name": "f"}]}]}, "t1"),
+        (FileKind.JNI, [{"name": "a.A", "methods": [{"name": "j", "parameterTypes": []}], "fields": [{"name": "g"}]}], "t2"),
+        (FileKind.REFLECT, [{"name": "a.A", "queriedMethods": [{"name": "q", "parameterTypes": []}]}], "t3"),
+    ]
+    for got in (plain(files).build(), deduped(files).build()):
+        (reflection,), (jni,) = got.reflection, got.jni
+        assert {m.name for m in reflection.methods} == {"m"} and {f.name for f in reflection.fields} == {"f"}
+        assert {m.name for m in reflection.queried_methods} == {"q"}
+        assert {m.name for m in jni.methods} == {"m", "j"} and {f.name for f in jni.fields} == {"f", "g"}
+        assert not jni.queried_methods
