@@ -78,6 +78,9 @@ def _decider(rules: tuple[Rule, ...]) -> Callable[[str], Rule | None]:
     return decide
 
 
+_UNDECIDED = object()
+
+
 @dataclass(frozen=True)
 class ClassFilter:
     rules: tuple[Rule, ...] = ()
@@ -89,11 +92,10 @@ class ClassFilter:
 
     def deciding_rule(self, class_name: str) -> Rule | None:
         """The last rule matching ``class_name``, or None when no rule speaks of it."""
-        try:
-            return self._decided[class_name]
-        except KeyError:
+        rule = self._decided.get(class_name, _UNDECIDED)  # not try/except: most names are new once
+        if rule is _UNDECIDED:
             rule = self._decided[class_name] = self._decide(class_name) if self.rules else None
-            return rule
+        return rule
 
     @cached_property
     def _decide(self) -> Callable[[str], Rule | None]:
