@@ -59,23 +59,14 @@ class _TypeAcc:
         self.fields: dict[str, int] | Mapping[str, int] = _NO_FIELDS
 
     def add_flags(self, flags: Iterable[str]) -> None:
-        if self.flags:
-            self.flags.update(flags)
-        else:
-            self.flags = set(flags)
+        self.flags = _taken(self.flags, set(flags))
 
     def take_methods(self, methods: set[_Method]) -> None:
         """Add a set of methods that is this type's from now on (not copied)."""
-        if self.methods:
-            self.methods |= methods
-        else:
-            self.methods = methods
+        self.methods = _taken(self.methods, methods)
 
     def take_queried(self, queried: set[_Method]) -> None:
-        if self.queried:
-            self.queried |= queried
-        else:
-            self.queried = queried
+        self.queried = _taken(self.queried, queried)
 
     def own_fields(self) -> dict[str, int]:
         """The fields, as a dict of this type's own to add to."""
@@ -106,6 +97,14 @@ class _TypeAcc:
             values.methods_of(self.queried - self.methods) if self.queried else _EMPTY,
             values.fields_of(self.fields) if self.fields else _EMPTY,
         )
+
+
+def _taken(mine: set | frozenset, given: set) -> set:
+    """``mine`` with ``given`` added: ``given`` itself when ``mine`` is still the shared empty value."""
+    if not mine:
+        return given
+    mine |= given
+    return mine
 
 
 _EMPTY: frozenset = frozenset()
@@ -141,18 +140,19 @@ class _Values:
         self._field_sets: dict[frozenset, frozenset[Field]] = {}
 
     def methods_of(self, methods: set[_Method]) -> frozenset[MethodRef]:
-        key = frozenset(methods)  # copies the set's stored hashes: no member is hashed again
-        built = self._method_sets.get(key)
-        if built is None:
-            built = self._method_sets[key] = frozenset(map(self.methods.__getitem__, key))
-        return built
+        # frozenset() copies the set's stored hashes: no member is hashed again
+        return _shared(self._method_sets, frozenset(methods), self.methods.__getitem__)
 
-    def fields_of(self, fields: dict[str, int]) -> frozenset[Field]:
-        key = frozenset(fields.items())
-        built = self._field_sets.get(key)
-        if built is None:
-            built = self._field_sets[key] = frozenset(map(self.fields.__getitem__, key))
-        return built
+    def fields_of(self, fields: Mapping[str, int]) -> frozenset[Field]:
+        return _shared(self._field_sets, frozenset(fields.items()), self.fields.__getitem__)
+
+
+def _shared(built: dict, key: frozenset, value_of: Callable) -> frozenset:
+    """The one frozen set of values for the member set ``key``, made the first time it is asked for."""
+    values = built.get(key)
+    if values is None:
+        values = built[key] = frozenset(map(value_of, key))
+    return values
 
 
 @dataclass(frozen=True)

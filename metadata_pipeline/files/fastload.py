@@ -309,11 +309,12 @@ class DedupingReader:
 # Stands in the text for the ``reflection`` array cut out of a unified file (never in the input).
 _MARK = "\u0000mp-reflection-cut-out"
 _MARK_TEXT = b'"\\u0000mp-reflection-cut-out"'
-_SECTION_HEAD, _SECTION_TAIL = b'\n  "reflection": [\n    {', b"\n    }\n  ]"
-_SECTION_SEPARATOR = b"\n    },\n    {"
+_ENTRY_END, _NEXT_ENTRY, _ARRAY_END = b"\n    }", b",\n    {", b"\n  ]"
+_SECTION_HEAD = b'\n  "reflection": [\n    {'
+_SECTION_SEPARATOR, _SECTION_TAIL = _ENTRY_END + _NEXT_ENTRY, _ENTRY_END + _ARRAY_END
 # An entry separator, or the array's end with all that follows it (``.*`` takes the rest in one
 # step): one scan splits the array and finds its end, which the lengths of the pieces locate.
-_SECTION_SPLIT = re.compile(rb"\n    \}(?:,\n    \{|\n  \](?s:.*))")
+_SECTION_SPLIT = re.compile(b"%s(?:%s|%s(?s:.*))" % tuple(map(re.escape, (_ENTRY_END, _NEXT_ENTRY, _ARRAY_END))))
 
 
 def _split_unified(data: bytes) -> tuple[bytes, list[bytes]] | None:
