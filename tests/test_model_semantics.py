@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import merge
-from metadata_pipeline.core.model import Condition, Field, MethodRef, ProxyEntry, ProxyType, ResourceGlob, ResourcePattern
+from metadata_pipeline.core.model import (
+    Condition, Field, LambdaType, MethodRef, ProxyEntry, ProxyType, ResourceGlob, ResourcePattern,
+)
 from metadata_pipeline.core.names import descriptor_name, source_name
 from metadata_pipeline.core.parse import parse
 from metadata_pipeline.core.resources import glob_matches, glob_of_regex, literal_of_regex, split_module
+from metadata_pipeline.core.serialize import render
 
 
 @pytest.mark.parametrize("descriptor, source", [
@@ -45,6 +50,39 @@ def test_identity_is_type_and_condition() -> None:
     # typeReachable and typeReached name one condition, as in GraalVM's generate (issue 11).
     assert [e.condition for e in m.reflection] == [None, Condition("x.Y")]
     assert m.reflection[0].methods == {MethodRef("run", ())}
+
+
+def test_types_are_ordered_by_type_then_condition_whatever_the_input_order() -> None:
+    # The order of a merged table, and the legacy writer's (by descriptor), for every shape that
+    # the sort by name alone must hand over to the full key: a name under several conditions,
+    # proxy and lambda types; arrays, whose descriptors sort apart from their source names.
+    plain = [{"type": "java.lang.String"}, {"type": "byte[]"}, {"type": "a.A[]"}, {"type": "a.B"}]
+    conditions = [{"type": "a.B", "condition": {"typeReached": "z.Z"}},
+                  {"type": "a.B", "condition": {"typeReached": "m.M"}}]
+    others = [{"type": {"proxy": ["b.I"]}, "allPublicMethods": True},  # a flag: registered for reflection too
+              {"type": {"proxy": ["a.I", "b.I"]}, "allPublicMethods": True},
+              {"type": {"lambda": {"declaringClass": "a.B", "interfaces": ["java.lang.Runnable"]}}}]
+    names = ["a.A[]", "a.B", "byte[]", "java.lang.String"]
+    descriptors = ["[B", "[La.A;", "a.B", "java.lang.String"]
+    for entries, expected, legacy in (
+        (plain, [(n, None) for n in names], [(n, None) for n in descriptors]),
+        (plain + conditions, [(n, None) for n in names[:2]] + [("a.B", Condition("m.M")), ("a.B", Condition("z.Z"))]
+         + [(n, None) for n in names[2:]],
+         [(n, None) for n in descriptors[:3]] + [("a.B", {"typeReachable": "m.M"}), ("a.B", {"typeReachable": "z.Z"}),
+                                                 ("java.lang.String", None)]),
+        (plain + others, [(n, None) for n in names] + [(ProxyType(("a.I", "b.I")), None), (ProxyType(("b.I",)), None),
+                                                       (others[2]["type"], None)],
+         [(n, None) for n in descriptors]),
+    ):
+        for order in (entries, entries[::-1], entries[3:] + entries[:3]):
+            m = merge(*(parse(FileKind.UNIFIED, {"reflection": [e]}) for e in order))
+            identities = [e.identity for e in m.reflection]
+            if isinstance(identities[-1][0], LambdaType):
+                assert identities[-1][0].declaring_class == "a.B"
+                identities[-1] = (others[2]["type"], None)
+            assert identities == expected
+            written = json.loads(render(m, "legacy")["reflect-config.json"])
+            assert [(e["name"], e.get("condition")) for e in written] == legacy
 
 
 def test_accessed_beats_queried() -> None:

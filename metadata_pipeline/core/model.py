@@ -14,14 +14,15 @@ plain walk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from operator import itemgetter
+from typing import Any, Callable, Iterable, TypeVar, Union
 
 __all__ = [
     "Condition", "ProxyType", "LambdaType", "TypeRef", "MethodRef", "Field", "TypeEntry",
     "ResourceGlob", "ResourcePattern", "ResourceExclude", "Bundle", "ProxyEntry",
     "SerializationEntry", "LambdaCapturingType", "PredefinedClass", "ForeignEntry",
     "Metadata", "CATEGORIES", "ACCESS_FLAGS", "QUERY_FLAGS", "UNIFIED_FLAGS", "type_key",
-    "condition_key", "type_label",
+    "condition_key", "type_label", "sorted_by_name",
 ]
 
 
@@ -226,6 +227,26 @@ def condition_key(condition: Condition | None) -> tuple:
     if condition is None:
         return ()
     return (condition.type_name,)
+
+
+_T = TypeVar("_T")
+
+
+def sorted_by_name(items: Iterable[_T], name: Callable[[_T], Any], key: Callable[[_T], Any]) -> list[_T]:
+    """``items`` sorted by ``key``, an order that puts ``name`` first.
+
+    When every name is a string of its own (the usual table: class names, each under one
+    condition) the names alone decide, compared in C: a tenth of the cost of building a key
+    per item in Python (measured on 28 k types). Anything else is sorted by ``key``.
+    """
+    items = list(items)
+    names = list(map(name, items))
+    if set(map(type, names)) <= {str} and len(set(names)) == len(names):
+        return list(map(_SECOND, sorted(zip(names, items), key=_FIRST)))
+    return sorted(items, key=key)
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 def type_key(type_ref: TypeRef) -> tuple:

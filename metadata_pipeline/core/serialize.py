@@ -14,15 +14,15 @@ locales, predefined classes, ...). ``conversion_losses`` says what a format drop
 from __future__ import annotations
 
 import json
-from operator import attrgetter, itemgetter
-from typing import Any, Collection, Iterable, Literal
+from operator import attrgetter
+from typing import Any, Callable, Collection, Iterable, Literal
 
 import orjson
 
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.model import (
     UNIFIED_FLAGS, Condition, Field, LambdaType, Metadata, MethodRef, ProxyEntry, ProxyType, TypeEntry, TypeRef,
-    condition_key, type_key,
+    condition_key, sorted_by_name, type_key,
 )
 from metadata_pipeline.core.names import descriptor_name
 from metadata_pipeline.core.resources import glob_parts
@@ -102,30 +102,51 @@ def _sorted_entries(entries: Iterable[Any], type_of=lambda e: e.type) -> list[An
 
 # -- legacy ---------------------------------------------------------------------------------
 
-def _legacy_type_entry(e: TypeEntry, name: str) -> dict[str, Any]:
+def _legacy_type_entry(e: TypeEntry, name: str, methods: "_Rendered", fields: "_Rendered") -> dict[str, Any]:
     doc: dict[str, Any] = {"name": name} if e.condition is None else {**_condition(e.condition), "name": name}
     if e.flags:  # most types have none: no sort then
         for flag in sorted(e.flags):
             doc[flag] = True
     if e.fields:
-        doc["fields"] = _fields(e.fields, with_access=True)
+        doc["fields"] = fields[e.fields]
     if e.methods:
-        doc["methods"] = _methods(e.methods)
+        doc["methods"] = methods[e.methods]
     if e.queried_methods:
-        doc["queriedMethods"] = _methods(e.queried_methods)
+        doc["queriedMethods"] = methods[e.queried_methods]
     return doc
+
+
+class _Rendered(dict):
+    """A member set -> its rendered list, made on first use, for one document.
+
+    The model shares one frozen set among the types whose members are equal (``<init>()``
+    alone, the same fields), so most types find theirs rendered already; the document then
+    holds one list in several places, which is only read (checked, then dumped).
+    """
+
+    def __init__(self, render: Callable[[Any], list[dict[str, Any]]]) -> None:
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, members: frozenset) -> list[dict[str, Any]]:
+        doc = self[members] = self._render(members)
+        return doc
 
 
 def _legacy_type_entries(entries: Iterable[TypeEntry]) -> list[dict[str, Any]]:
     # Sorted by the name as written (``[B`` before ``[C``), as the agent sorts. GraalVM's legacy
     # parsers need a ``name``: lambda types are left out, proxy types go to proxy-config.json
     # (``_legacy_proxy_types``); ``conversion_losses`` says what that drops.
-    named = [(descriptor_name(e.type), condition_key(e.condition), e) for e in entries if isinstance(e.type, str)]
-    named.sort(key=_NAME_AND_CONDITION)  # (type, condition) is an entry's identity: no ties to break
-    return [_legacy_type_entry(e, name) for name, _, e in named]
+    named = sorted_by_name((e for e in entries if isinstance(e.type, str)), _descriptor,
+                           lambda e: (_descriptor(e), condition_key(e.condition)))
+    methods, fields = _Rendered(_methods), _Rendered(lambda f: _fields(f, with_access=True))
+    return [_legacy_type_entry(e, descriptor_name(e.type), methods, fields) for e in named]
 
 
-_NAME_AND_CONDITION = itemgetter(0, 1)
+def _descriptor(e: TypeEntry) -> str:
+    """The name a legacy file gives the class or array type of ``e``."""
+    return descriptor_name(e.type)
+
 
 
 def _legacy_proxy_types(m: Metadata) -> tuple[ProxyEntry, ...]:
