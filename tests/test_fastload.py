@@ -44,13 +44,6 @@ def deduped(files: list[tuple[FileKind, object, str]], layout=agent_layout) -> A
     return acc
 
 
-def strict_decode(data: bytes, canonical: list) -> object:
-    """The merge's own decoder, which also hands the reader orjson's canonical text."""
-    from metadata_pipeline.files.decode import decode_json
-
-    return decode_json(data, Path("f.json"), canonical)
-
-
 @given(st.lists(config_dir_documents(), min_size=1, max_size=6))
 def test_same_metadata_and_provenance_as_plain_parsing(dirs) -> None:
     # Repeat some inputs whole, as per-test outputs do.
@@ -283,21 +276,6 @@ def test_deep_nesting_in_the_agent_layout_is_a_clear_error(tmp_path) -> None:
     assert_one_line_error(run_cli("merge", d, "-o", tmp_path / "out"), "reflect-config.json", "nested")
 
 
-def test_unified_sections_are_keyed_from_the_decoders_canonical_text() -> None:
-    import orjson
-
-    from metadata_pipeline.files.fastload import _canonical_keys
-
-    doc = {"comment": "x", "reflection": [{"type": "a.A", "methods": [{"name": "m", "parameterTypes": []}]},
-                                          {"type": "b.B", "fields": [{"name": "f"}]}],
-           "jni": [{"type": "c.C"}], "resources": [{"glob": "a"}]}
-    canonical: list = []
-    assert strict_decode(json.dumps(doc, separators=(",", ":")).encode(), canonical) == doc
-    for section in ("reflection", "jni"):
-        keys = _canonical_keys(doc[section], f"/{section}", canonical[0])
-        assert [orjson.loads(b"{" + k + b"\n}") for k in keys] == doc[section]
-
-
 # -- minified and unified files split without decoding what was seen -------------------------
 
 def test_minified_entries_with_brackets_and_separators_in_strings_merge_the_same() -> None:
@@ -326,6 +304,34 @@ def test_minified_entries_with_inner_arrays_seen_before_are_not_decoded_again() 
     # a and b decoded once, from the first file; of the second only c.C, split out of the text
     assert [len(chunks) for chunks in tried] == [2, 1]
     assert tried[1] == [b'{"name":"c.C"}']
+
+
+def test_an_entry_read_in_one_layout_is_not_parsed_again_in_another(monkeypatch) -> None:
+    import metadata_pipeline.core.parse as parse
+
+    a = {"name": "a.A", "methods": [{"name": "m", "parameterTypes": ["int"]}], "allDeclaredFields": True}
+    b = {"name": "b.B", "condition": {"typeReachable": "x.X"}, "fields": [{"name": "f"}]}
+    c = {"name": "c.C"}
+    files = [(FileKind.REFLECT, [a, b], "agent"), (FileKind.REFLECT, [b, c, a], "minified"),
+             (FileKind.REFLECT, [c, a], "indented"), (FileKind.REFLECT, [a, c], "spaced")]
+    layouts = iter([agent_layout, minified, indented, lambda d: json.dumps(d).encode()])
+    parsed: list = []
+    real = parse.add_legacy_type_entry
+    monkeypatch.setattr(parse, "add_legacy_type_entry", lambda acc, kind, raw, path: parsed.append(raw["name"])
+                        or real(acc, kind, raw, path))
+    got = deduped(files, lambda d: next(layouts)(d))
+    monkeypatch.undo()
+    assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
+    assert parsed == ["a.A", "b.B", "c.C"]  # each value once, whatever text it came in
+
+
+@pytest.mark.parametrize("text", [b'[{"name":"b.B","name":"b.B"}]', b'[\n{\n  "name":"b.B",\n  "name":"b.B"\n}\n]\n'],
+                         ids=["minified", "agent-layout"])
+def test_a_duplicate_key_in_a_new_text_of_a_known_value_is_still_an_error(text) -> None:
+    reader = DedupingReader(Accumulator(), provenance=False)
+    reader.add(FileKind.REFLECT, indented([{"name": "b.B"}]), "t1", Path("f"))
+    with pytest.raises(InvalidMetadata, match="duplicate key 'name'"):
+        reader.add(FileKind.REFLECT, text, "t2", Path("f"))
 
 
 def test_an_entry_text_known_whole_is_not_taken_for_one_without_braces() -> None:

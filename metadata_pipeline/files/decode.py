@@ -18,15 +18,14 @@ from metadata_pipeline.core.parse import MAX_DEPTH, too_deep
 __all__ = ["decode_json"]
 
 
-def decode_json(data: bytes, path: Path, canonical: list[bytes] | None = None) -> object:
+def decode_json(data: bytes, path: Path) -> object:
     """Decode one file's bytes; a malformed or truncated file is an ``InvalidMetadata`` saying where.
 
     Stricter than orjson alone, each with a JSON pointer: a key given twice in one object;
     nesting deeper than ``MAX_DEPTH`` where orjson cannot even write the value back (shallower
     excess the parser rejects by shape, ``foreign`` entries and the schemas by depth); in
     files with ``foreign`` entries (kept verbatim) an integer beyond 64 bits, which orjson would
-    turn into a float. With ``canonical``, orjson's indented text of the value is appended to it
-    (the check needs it anyway; the merge's reader keys entries by it).
+    turn into a float.
     """
     if not data.strip():
         raise InvalidMetadata("empty file (an agent killed while writing leaves these)", "", str(path))
@@ -37,7 +36,7 @@ def decode_json(data: bytes, path: Path, canonical: list[bytes] | None = None) -
         raise InvalidMetadata(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{truncated}",
                               "", str(path)) from None
     try:
-        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+        text = orjson.dumps(doc)
     except orjson.JSONEncodeError:  # orjson writes at most 254 levels: deeper than we allow anyway
         text = None
     # A key given twice leaves one ':' fewer after decoding: cheap to see, exact to locate. (A
@@ -55,8 +54,6 @@ def decode_json(data: bytes, path: Path, canonical: list[bytes] | None = None) -
         big = _pointer_of(doc, lambda v: type(v) is _OutOfRange)
         if big is not None:
             raise InvalidMetadata("integer does not fit in 64 bits", big, str(path))
-    if canonical is not None:
-        canonical.append(text)
     return doc
 
 

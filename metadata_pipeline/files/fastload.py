@@ -9,14 +9,15 @@ remembers what it has seen:
   text into their entries, at C speed: the agent's layout (and the same indented) and the
   two-space layout of GraalVM's ``reachability-metadata.json`` at their separators (the rest
   of that file is decoded whole, the array cut out), a legacy array in any other layout by
-  msgspec's decoder, which checks its syntax and hands each entry over as text. Only entries
-  whose text was not seen before are decoded, checked and added; the others build no Python
-  object at all;
+  msgspec's decoder, which checks its syntax and hands each entry over as text. An entry
+  whose text was seen before is skipped undecoded, building no Python object at all; a new
+  text is decoded, and skipped too when its value was seen before, in any layout (keyed by
+  orjson's canonical text of it); only the rest are checked and added;
 - any other file is skipped whole when identical to one already read, else decoded once
-  (orjson) and the entries of its big arrays keyed by their canonical bytes.
+  (orjson) and the entries of its big arrays keyed by their value.
 
-Skipping is exact, not a heuristic: an entry's text equal to one decoded and checked before
-is that entry, and the merge is idempotent.
+Skipping is exact, not a heuristic: an entry's text or value equal to one decoded and checked
+before is that entry, and the merge is idempotent.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import hashlib
 import re
 from contextlib import contextmanager
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import not_
+from itertools import compress
+from operator import itemgetter, not_
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
@@ -62,10 +63,12 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-# How a file's entries reach the memo, each mode its own key space (an entry's text without
-# its braces could equal another's whole text): split text without braces, whole element
-# texts (``RawEntries.braced``), decoded values keyed by canonical text.
-_SPLIT, _ELEMENTS, _CANONICAL = "split", "elements", "canonical"
+# How a file's entries reach the memo: split text without braces, whole element texts
+# (``RawEntries.braced``), or decoded values (a file read whole). Texts are keyed per mode, each
+# its own key space (an entry's text without its braces could equal another's whole text);
+# every decoded entry is also keyed by its value, as canonical text, in one key space for all
+# modes: an entry read in one layout is known in every other.
+_SPLIT, _ELEMENTS, _VALUE = "split", "elements", "value"
 
 
 class NotThisLayout(Exception):
@@ -133,17 +136,25 @@ def raw_entries(data: bytes) -> RawEntries | None:
 _ARRAY_OF_RAW = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-def strict_objects(chunks: list[bytes], braced: bool) -> list[dict]:
-    """Decode raw entries; anything not plainly strict objects sends the file the general way.
+class Decoded(NamedTuple):
+    """Raw entries decoded: the values, and each one's canonical text (orjson's, compact)."""
 
-    Every entry a reader skips as known went through here once, so what is checked here holds
-    for every entry of every file.
+    values: list[dict]
+    canonical: list[bytes]
+
+
+def strict_objects(chunks: list[bytes], braced: bool) -> Decoded:
+    """Decode raw entries, each with its canonical text; anything not plainly strict objects
+    sends the file the general way.
+
+    Every entry a reader skips as known went through here once (or through the general way),
+    so what is checked here holds for every entry of every file.
     """
     try:
         # A duplicate key leaves one ':' fewer once decoded; an escaped ':' could hide one.
-        # (``count``, not ``in``: ``in`` first tries the needle as a byte value, raising and
-        # clearing a TypeError every time.)
-        if any(map(bytes.count, chunks, repeat(b"\\u003"))):
+        # Counted in the chunks joined, which adds none of either: one call, not one a chunk.
+        text = b"".join(chunks)
+        if text.find(b"\\u003") >= 0:
             raise NotThisLayout
         if braced:
             raws = list(map(orjson.loads, chunks))
@@ -151,11 +162,12 @@ def strict_objects(chunks: list[bytes], braced: bool) -> list[dict]:
                 raise NotThisLayout
         else:
             raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
-        if sum(map(bytes.count, chunks, repeat(b":"))) != orjson.dumps(raws).count(b":"):
+        texts = list(map(orjson.dumps, raws))
+        if text.count(b":") != b"".join(texts).count(b":"):
             raise NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
         raise NotThisLayout from None
-    return raws
+    return Decoded(raws, texts)
 
 
 class _FileMemo:
@@ -163,47 +175,56 @@ class _FileMemo:
 
     What the file teaches is kept apart until the whole file was read without error: a bad
     file adds nothing, not even to what is known. In ``_SPLIT`` and ``_ELEMENTS`` mode the
-    entries handed to the parser are the raw texts of a file split by ``raw_entries`` (decoded
-    here when new); in ``_CANONICAL`` mode they are decoded values, keyed by their canonical
-    bytes.
+    entries handed to the parser are the raw texts of a file split by ``raw_entries``: a text
+    seen before is skipped undecoded, a new one is decoded here, and skipped when its value
+    was seen before, in another layout. In ``_VALUE`` mode they are decoded values, keyed by
+    value alone.
     """
 
-    __slots__ = ("_canonical", "_known", "_kind", "_mode", "_sections", "learned", "provenance")
+    __slots__ = ("_known", "_kind", "_learned", "_mode", "_sections", "_values", "provenance")
 
-    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool,
-                 canonical: bytes | None = None) -> None:
-        self._canonical = canonical
+    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool) -> None:
         self._known = known
         self._kind = kind
         self._mode = mode
         self._sections: list[tuple[str, list[bytes]]] = []
-        self.learned: dict[str, dict[bytes, tuple]] = {}
+        self._values: dict[int, bytes] = {}  # index -> canonical text, of the last section's new entries
+        self._learned: dict[tuple, dict[bytes, tuple]] = {}  # key space -> key -> entry keys
         self.provenance = provenance
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
-        keys = entries if self._mode is not _CANONICAL else _canonical_keys(entries, section, self._canonical)
-        self._sections.append((section, keys))
-        seen = self._known.get((self._mode, self._kind, section))
-        if seen is None:
-            indexes: Iterable[int] = range(len(keys))
-        else:  # in file order, so the first bad entry is the one reported; one C pass, no set built
-            indexes = list(compress(range(len(keys)), map(not_, map(seen.__contains__, keys))))
-            if not indexes:
-                return ()
-        if self._mode is not _CANONICAL:
-            indexes = list(indexes)
-            # all decoded before any is parsed
-            return zip(indexes, strict_objects([entries[i] for i in indexes], self._mode is _ELEMENTS))
-        return ((i, entries[i]) for i in indexes)
+        by_value = self._known.get((_VALUE, self._kind, section))
+        if self._mode is _VALUE:
+            keys = list(map(orjson.dumps, entries))  # the canonical text strict_objects gives
+            indexes = _unknown(by_value, keys)
+            self._sections.append((section, keys))
+            self._values = dict(zip(indexes, map(keys.__getitem__, indexes)))
+            return zip(indexes, map(entries.__getitem__, indexes))
+        self._sections.append((section, entries))
+        indexes = _unknown(self._known.get((self._mode, self._kind, section)), entries)
+        if not indexes:
+            return ()
+        # all decoded before any is parsed
+        decoded, values = strict_objects(list(map(entries.__getitem__, indexes)), self._mode is _ELEMENTS)
+        self._values = dict(zip(indexes, values))
+        if by_value and any(map(by_value.__contains__, values)):
+            # Known by value, from another layout: learned now, with what it was; not parsed again.
+            self.learn(section, [(i, by_value[v]) for i, v in zip(indexes, values) if v in by_value])
+            return [(i, d) for i, d, v in zip(indexes, decoded, values) if v not in by_value]
+        return zip(indexes, decoded)
 
     def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
-        keys = self._sections[-1][1]
-        self.learned.setdefault(section, {}).update((keys[i], entry_keys) for i, entry_keys in learned)
+        indexes, entry_keys = list(map(_FIRST, learned)), list(map(_SECOND, learned))
+        by_value = self._learned.setdefault((_VALUE, self._kind, section), {})
+        by_value.update(zip(map(self._values.__getitem__, indexes), entry_keys))
+        if self._mode is not _VALUE:
+            by_text = self._learned.setdefault((self._mode, self._kind, section), {})
+            by_text.update(zip(map(self._sections[-1][1].__getitem__, indexes), entry_keys))
 
     def commit(self) -> list[EntryKey]:
         """Remember what the file taught; the entry keys of all its memoised entries."""
-        for section, learned in self.learned.items():
-            self._known.setdefault((self._mode, self._kind, section), {}).update(learned)
+        for space, learned in self._learned.items():
+            self._known.setdefault(space, {}).update(learned)
         if not self.provenance:
             return []
         out: list[EntryKey] = []
@@ -214,24 +235,15 @@ class _FileMemo:
         return out
 
 
-def _canonical_keys(entries: list, section: str, canonical: bytes | None) -> list[bytes]:
-    """One canonical text per decoded entry: a split of orjson's indented text of the file (or
-    of the array, when the decoder did not give it)."""
-    keys = None
-    if not entries:
-        return []
-    if canonical is None:
-        keys = _split_entries(orjson.dumps(entries, option=orjson.OPT_INDENT_2), b"  ")
-    elif not section:  # a legacy file: the text is the array
-        keys = _split_entries(canonical, b"  ")
-    else:  # a top-level key of the unified file: its array is at indent 2, entries at 4
-        start = canonical.find(b'\n  "' + section[1:].encode() + b'": [\n')
-        end = canonical.find(b"\n  ]", start)
-        if start >= 0 and end >= 0:
-            keys = _split_entries(canonical[canonical.index(b"[", start):end + 4], b"    ", b"  ")
-    if keys is None or len(keys) != len(entries):  # not all non-empty objects: rare, and invalid
-        keys = list(map(orjson.dumps, entries))
-    return keys
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
+def _unknown(known: dict[bytes, tuple] | None, keys: list[bytes]) -> list[int]:
+    """The indexes of the keys not known, in file order (so the first bad entry is the one
+    reported): one C pass, no set built."""
+    if not known:
+        return list(range(len(keys)))
+    return list(compress(range(len(keys)), map(not_, map(known.__contains__, keys))))
 
 
 class DedupingReader:
@@ -271,10 +283,8 @@ class DedupingReader:
                 if self.provenance:
                     self.total.add_sources(known, label)
                 return
-            canonical: list[bytes] = []
-            doc = decode_json(data, path, canonical)
-            part = Accumulator(label)
-            memo = _FileMemo(self._entries, kind, _CANONICAL, self.provenance, canonical[0] if canonical else None)
+            doc = decode_json(data, path)
+            part, memo = Accumulator(label), _FileMemo(self._entries, kind, _VALUE, self.provenance)
             add_to(part, kind, doc, memo)
         memoised = memo.commit()
         keys = [*part.entry_keys(), *memoised] if self.provenance else []
