@@ -137,10 +137,16 @@ _ARRAY_OF_RAW = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 class Decoded(NamedTuple):
-    """Raw entries decoded: the values, and each one's canonical text (orjson's, compact)."""
+    """Raw entries decoded: the values, and each one's canonical text."""
 
     values: list[dict]
     canonical: list[bytes]
+
+
+# An entry's value as canonical text: compact, keys in the order given; equal texts are equal
+# values. msgspec's encoder, not orjson's: orjson.dumps takes 2.5 us a call for a small entry
+# (a fresh output buffer each time), msgspec's 0.4 us (measured on 94 k entries).
+_canonical_text = msgspec.json.Encoder().encode
 
 
 def strict_objects(chunks: list[bytes], braced: bool) -> Decoded:
@@ -162,12 +168,11 @@ def strict_objects(chunks: list[bytes], braced: bool) -> Decoded:
                 raise NotThisLayout
         else:
             raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
-        texts = list(map(orjson.dumps, raws))
-        if text.count(b":") != b"".join(texts).count(b":"):
+        if text.count(b":") != orjson.dumps(raws).count(b":"):
             raise NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
         raise NotThisLayout from None
-    return Decoded(raws, texts)
+    return Decoded(raws, list(map(_canonical_text, raws)))
 
 
 class _FileMemo:
@@ -195,7 +200,7 @@ class _FileMemo:
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
         by_value = self._known.get((_VALUE, self._kind, section))
         if self._mode is _VALUE:
-            keys = list(map(orjson.dumps, entries))  # the canonical text strict_objects gives
+            keys = list(map(_canonical_text, entries))
             indexes = _unknown(by_value, keys)
             self._sections.append((section, keys))
             self._values = dict(zip(indexes, map(keys.__getitem__, indexes)))
