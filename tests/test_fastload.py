@@ -400,20 +400,50 @@ def test_a_reflection_array_nested_elsewhere_is_not_taken_for_the_top_level_one(
     assert got.build() == plain(files).build()
 
 
-def test_a_unified_file_with_a_top_level_jni_array_is_read_whole() -> None:
+def test_the_decoded_arrays_of_a_split_unified_file_are_keyed_by_value() -> None:
     import metadata_pipeline.files.fastload as fastload
 
-    doc = {"reflection": [{"type": "a.A"}], "jni": [{"type": "b.B"}]}
-    files = [(FileKind.UNIFIED, doc, "t")]
+    # The 1.0/1.1 top-level jni array and the resources come decoded (only reflection is split).
+    docs = [{"reflection": [{"type": "a.A"}], "jni": [{"type": "b.B"}], "resources": [{"glob": "r"}]},
+            {"reflection": [{"type": "a.A"}], "jni": [{"type": "b.B"}, {"type": "c.C"}],
+             "resources": [{"glob": "r"}, {"bundle": "b"}]}]
+    files = [(FileKind.UNIFIED, doc, f"t{i}") for i, doc in enumerate(docs + docs)]
     tried: list = []
     real = fastload.strict_objects
     fastload.strict_objects = lambda chunks, braced: tried.append(chunks) or real(chunks, braced)
     try:
-        assert deduped(files, indented).build() == plain(files).build()
+        got = deduped(files, indented)
     finally:
         fastload.strict_objects = real
-    # the decoded jni entries are never handed to the text decoder (they are no text)
+    assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
+    # the decoded entries are never handed to the text decoder (they are no text)
     assert all(type(c) is bytes for chunks in tried for c in chunks), tried
+
+
+def test_resource_entries_seen_before_are_not_parsed_again(monkeypatch) -> None:
+    import metadata_pipeline.core.parse as parse
+
+    include = lambda p: {"pattern": f"\\Q{p}\\E"}  # noqa: E731
+    files = [(FileKind.RESOURCE, {"resources": {"includes": [include("a"), include("b")]}}, "t1"),
+             (FileKind.RESOURCE, {"resources": {"includes": [include("b"), include("c")],
+                                                "excludes": [{"pattern": "x.*"}]}}, "t2"),
+             (FileKind.UNIFIED, {"resources": [{"glob": "g"}, {"bundle": "m.B"}]}, "t3"),
+             (FileKind.UNIFIED, {"resources": [{"bundle": "m.B"}, {"glob": "h", "module": "m"}]}, "t4")]
+    parsed: list = []
+    for name in ("_include_entry", "_exclude_entry", "_unified_resource_entry"):
+        real = getattr(parse, name)
+        monkeypatch.setattr(parse, name, lambda acc, raw, path, real=real: parsed.append(raw) or real(acc, raw, path))
+    got = deduped(files, indented)
+    monkeypatch.undo()
+    assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
+    assert parsed == [include("a"), include("b"), include("c"), {"pattern": "x.*"}, {"glob": "g"}, {"bundle": "m.B"},
+                      {"glob": "h", "module": "m"}]
+    reader = DedupingReader(Accumulator(), provenance=False)
+    reader.add(FileKind.RESOURCE, indented(files[0][1]), "t1", Path("f"))
+    with pytest.raises(InvalidMetadata) as info:
+        reader.add(FileKind.RESOURCE, indented({"resources": {"includes": [include("a"), {"pattern": 3}]}}), "t5",
+                   Path("f"))
+    assert info.value.entry == "/resources/includes/1/pattern"
 
 
 def test_the_members_one_file_gives_two_registrations_stay_apart() -> None:

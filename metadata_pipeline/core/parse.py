@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
-from metadata_pipeline.core.merge import Accumulator, identity_of
+from metadata_pipeline.core.merge import Accumulator, EntryKey, identity_of
 from metadata_pipeline.core.model import (
     ACCESS_FLAGS, QUERY_FLAGS, Condition, ForeignEntry, LambdaCapturingType, LambdaType, Metadata,
     MethodRef,
@@ -383,11 +383,19 @@ def _legacy_types(kind: FileKind):
         return ((table, add_legacy_type_entry(acc, kind, raw, epath)),)
 
     def parse_file(acc: Accumulator, data: Any, memo: EntryMemo | None) -> None:
-        entries = _list(data, "")
-        learned = _each_entry(acc, enumerate(entries) if memo is None else memo.unseen("", entries), "", entry_keys)
-        if memo is not None:
-            memo.learn("", learned)
+        _each_new_entry(acc, data, "", entry_keys, memo)
     return parse_file
+
+
+def _each_new_entry(acc: Accumulator, entries: Any, path: str, parse_entry: Callable[[Accumulator, Any, str], tuple],
+                    memo: EntryMemo | None) -> None:
+    """Parse the array ``entries`` at ``path`` into ``acc``, entry by entry: every entry, or with
+    a ``memo`` those it has not seen, telling it what they turned out to be."""
+    entries = _list(entries, path)
+    if memo is None:
+        _each_entry(acc, enumerate(entries), path, parse_entry)
+    else:
+        memo.learn(path, _each_entry(acc, memo.unseen(path, entries), path, parse_entry))
 
 
 def _each_entry(acc: Accumulator, items: Iterable[tuple[int, Any]], path: str,
@@ -405,14 +413,6 @@ def _each_entry(acc: Accumulator, items: Iterable[tuple[int, Any]], path: str,
             parse_entry(Accumulator(), raw, f"{path}/{i}")  # raises the same problem, now at its pointer
             raise
     return learned
-
-
-def _unified_types(acc: Accumulator, data: Any, path: str, jni: bool, memo: EntryMemo | None = None) -> None:
-    entries = _list(data, path)
-    learned = _each_entry(acc, enumerate(entries) if memo is None else memo.unseen(path, entries), path,
-                          _unified_jni_entry if jni else _unified_type_entry)
-    if memo is not None:
-        memo.learn(path, learned)
 
 
 def _unified_jni_entry(acc: Accumulator, raw: Any, epath: str) -> tuple:
@@ -500,12 +500,31 @@ def _include_of_regex(regex: str) -> tuple[bool, str, str | None]:
     return (True, glob, module) if glob is not None else (False, body, module)
 
 
-def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None) -> None:
+def _add_regex_include(acc: Accumulator, regex: str, condition: Condition | None) -> EntryKey:
     is_glob, text, module = _include_of_regex(regex)
     if is_glob:
         acc.resource_globs.add(ResourceGlob(text, module, condition))
-    else:
-        acc.resource_patterns.add(ResourcePattern(text, module, condition))
+        return ("resource_globs", (text, module, condition))
+    acc.resource_patterns.add(ResourcePattern(text, module, condition))
+    return ("resource_patterns", (text, module, condition))
+
+
+def _pattern_entry(acc: Accumulator, raw: Any, epath: str) -> tuple[str, Condition | None]:
+    """(pattern, condition) of one legacy include or exclude, checked."""
+    _obj(raw, epath, _INCLUDE_KEYS)
+    if "pattern" not in raw:
+        raise _fail(epath, "missing required key 'pattern'")
+    return _resource(raw["pattern"], epath + "/pattern"), _condition(acc, raw, epath, True)
+
+
+def _include_entry(acc: Accumulator, raw: Any, epath: str) -> tuple:
+    return (_add_regex_include(acc, *_pattern_entry(acc, raw, epath)),)
+
+
+def _exclude_entry(acc: Accumulator, raw: Any, epath: str) -> tuple:
+    exclude = ResourceExclude(*_pattern_entry(acc, raw, epath))
+    acc.resource_excludes.add(exclude)
+    return (("resource_excludes", identity_of(exclude)),)
 
 
 def _parse_resource(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
@@ -518,17 +537,7 @@ def _parse_resource(acc: Accumulator, data: Any, memo: EntryMemo | None = None) 
         _obj(resources, "/resources", frozenset({"includes", "excludes"}))
         parts = {p: (resources[p], f"/resources/{p}") for p in ("includes", "excludes") if p in resources}
     for part, (entries, ppath) in parts.items():
-        for i, raw in enumerate(_list(entries, ppath)):
-            epath = f"{ppath}/{i}"
-            _obj(raw, epath, _INCLUDE_KEYS)
-            if "pattern" not in raw:
-                raise _fail(epath, "missing required key 'pattern'")
-            pattern = _resource(raw["pattern"], epath + "/pattern")
-            condition = _condition(acc, raw, epath, True)
-            if part == "includes":
-                _add_regex_include(acc, pattern, condition)
-            else:
-                acc.resource_excludes.add(ResourceExclude(pattern, condition))
+        _each_new_entry(acc, entries, ppath, _include_entry if part == "includes" else _exclude_entry, memo)
     for i, raw in enumerate(_list(data.get("globs", []), "/globs")):
         epath = f"/globs/{i}"
         _obj(raw, epath, frozenset({"glob", "module", "condition"}))
@@ -615,6 +624,25 @@ def _parse_predefined(acc: Accumulator, data: Any, memo: EntryMemo | None = None
 
 # -- the unified file -----------------------------------------------------------------------
 
+def _unified_resource_entry(acc: Accumulator, raw: Any, epath: str) -> tuple:
+    """Check one ``resources`` entry (a glob or a bundle) and add it; returns its entry key."""
+    if type(raw) is dict and "bundle" in raw:
+        _obj(raw, epath, frozenset({"bundle", "module", "condition", "reason"}))
+        module = _str(raw["module"], epath + "/module") if "module" in raw else None
+        _reasons(raw, epath, False)
+        key = (_str(raw["bundle"], epath + "/bundle"), module or None, _condition(acc, raw, epath, False))
+        acc.add_bundle(*key)
+        return (("bundles", key),)
+    _obj(raw, epath, frozenset({"glob", "module", "condition", "reason"}))
+    if "glob" not in raw:
+        raise _fail(epath, "needs 'glob' or 'bundle'")
+    module = _str(raw["module"], epath + "/module") if "module" in raw else None
+    _reasons(raw, epath, False)
+    glob = ResourceGlob(_resource(raw["glob"], epath + "/glob"), module or None, _condition(acc, raw, epath, False))
+    acc.resource_globs.add(glob)
+    return (("resource_globs", identity_of(glob)),)
+
+
 _UNIFIED_KEYS = frozenset({"comment", "reason", "reflection", "jni", "serialization", "resources", "bundles", "foreign"})
 _FOREIGN_SECTIONS = frozenset({"downcalls", "upcalls", "directUpcalls"})
 
@@ -622,24 +650,10 @@ _FOREIGN_SECTIONS = frozenset({"downcalls", "upcalls", "directUpcalls"})
 def _parse_unified(acc: Accumulator, data: Any, memo: EntryMemo | None = None) -> None:
     _obj(data, "", _UNIFIED_KEYS)
     _top_level_notes(data)
-    _unified_types(acc, data.get("reflection", []), "/reflection", False, memo)
-    _unified_types(acc, data.get("jni", []), "/jni", True, memo)
+    _each_new_entry(acc, data.get("reflection", []), "/reflection", _unified_type_entry, memo)
+    _each_new_entry(acc, data.get("jni", []), "/jni", _unified_jni_entry, memo)
     _serialization_types(acc, data.get("serialization", []), "/serialization", legacy=False)
-    for i, raw in enumerate(_list(data.get("resources", []), "/resources")):
-        epath = f"/resources/{i}"
-        if type(raw) is dict and "bundle" in raw:
-            _obj(raw, epath, frozenset({"bundle", "module", "condition", "reason"}))
-            module = _str(raw["module"], epath + "/module") if "module" in raw else None
-            _reasons(raw, epath, False)
-            acc.add_bundle(_str(raw["bundle"], epath + "/bundle"), module or None, _condition(acc, raw, epath, False))
-            continue
-        _obj(raw, epath, frozenset({"glob", "module", "condition", "reason"}))
-        if "glob" not in raw:
-            raise _fail(epath, "needs 'glob' or 'bundle'")
-        module = _str(raw["module"], epath + "/module") if "module" in raw else None
-        _reasons(raw, epath, False)
-        acc.resource_globs.add(ResourceGlob(_resource(raw["glob"], epath + "/glob"), module or None,
-                                            _condition(acc, raw, epath, False)))
+    _each_new_entry(acc, data.get("resources", []), "/resources", _unified_resource_entry, memo)
     for i, raw in enumerate(_list(data.get("bundles", []), "/bundles")):
         epath = f"/bundles/{i}"
         _obj(raw, epath, frozenset({"name", "locales", "condition", "reason"}))

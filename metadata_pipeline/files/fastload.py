@@ -179,38 +179,39 @@ class _FileMemo:
     """The ``EntryMemo`` of one file: what the reader knows, plus what this file teaches.
 
     What the file teaches is kept apart until the whole file was read without error: a bad
-    file adds nothing, not even to what is known. In ``_SPLIT`` and ``_ELEMENTS`` mode the
-    entries handed to the parser are the raw texts of a file split by ``raw_entries``: a text
-    seen before is skipped undecoded, a new one is decoded here, and skipped when its value
-    was seen before, in another layout. In ``_VALUE`` mode they are decoded values, keyed by
-    value alone.
+    file adds nothing, not even to what is known. The array a file was split at (``split``:
+    its section and mode) comes as raw texts: a text seen before is skipped undecoded, a new
+    one is decoded here, and skipped when its value was seen before, in another layout. Every
+    other array comes decoded, and is keyed by value alone.
     """
 
-    __slots__ = ("_known", "_kind", "_learned", "_mode", "_sections", "_values", "provenance")
+    __slots__ = ("_known", "_kind", "_learned", "_sections", "_split", "_values", "provenance")
 
-    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, mode: str, provenance: bool) -> None:
+    def __init__(self, known: dict[tuple, dict[bytes, tuple]], kind: FileKind, provenance: bool,
+                 split: tuple[str, str] | None = None) -> None:
         self._known = known
         self._kind = kind
-        self._mode = mode
-        self._sections: list[tuple[str, list[bytes]]] = []
+        self._split = split
+        self._sections: list[tuple[str, str, list[bytes]]] = []  # (section, mode, keys)
         self._values: dict[int, bytes] = {}  # index -> canonical text, of the last section's new entries
         self._learned: dict[tuple, dict[bytes, tuple]] = {}  # key space -> key -> entry keys
         self.provenance = provenance
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
         by_value = self._known.get((_VALUE, self._kind, section))
-        if self._mode is _VALUE:
+        if self._split is None or section != self._split[0]:
             keys = list(map(_canonical_text, entries))
             indexes = _unknown(by_value, keys)
-            self._sections.append((section, keys))
+            self._sections.append((section, _VALUE, keys))
             self._values = dict(zip(indexes, map(keys.__getitem__, indexes)))
             return zip(indexes, map(entries.__getitem__, indexes))
-        self._sections.append((section, entries))
-        indexes = _unknown(self._known.get((self._mode, self._kind, section)), entries)
+        mode = self._split[1]
+        self._sections.append((section, mode, entries))
+        indexes = _unknown(self._known.get((mode, self._kind, section)), entries)
         if not indexes:
             return ()
         # all decoded before any is parsed
-        decoded, values = strict_objects(list(map(entries.__getitem__, indexes)), self._mode is _ELEMENTS)
+        decoded, values = strict_objects(list(map(entries.__getitem__, indexes)), mode is _ELEMENTS)
         self._values = dict(zip(indexes, values))
         if by_value and any(map(by_value.__contains__, values)):
             # Known by value, from another layout: learned now, with what it was; not parsed again.
@@ -219,12 +220,13 @@ class _FileMemo:
         return zip(indexes, decoded)
 
     def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
+        _, mode, keys = self._sections[-1]
         indexes, entry_keys = list(map(_FIRST, learned)), list(map(_SECOND, learned))
         by_value = self._learned.setdefault((_VALUE, self._kind, section), {})
         by_value.update(zip(map(self._values.__getitem__, indexes), entry_keys))
-        if self._mode is not _VALUE:
-            by_text = self._learned.setdefault((self._mode, self._kind, section), {})
-            by_text.update(zip(map(self._sections[-1][1].__getitem__, indexes), entry_keys))
+        if mode is not _VALUE:
+            by_text = self._learned.setdefault((mode, self._kind, section), {})
+            by_text.update(zip(map(keys.__getitem__, indexes), entry_keys))
 
     def commit(self) -> list[EntryKey]:
         """Remember what the file taught; the entry keys of all its memoised entries."""
@@ -233,8 +235,8 @@ class _FileMemo:
         if not self.provenance:
             return []
         out: list[EntryKey] = []
-        for section, keys in self._sections:
-            known = self._known.get((self._mode, self._kind, section), {})
+        for section, mode, keys in self._sections:
+            known = self._known.get((mode, self._kind, section), {})
             for k in keys:
                 out.extend(known[k])
         return out
@@ -272,7 +274,7 @@ class DedupingReader:
             split = raw_entries(data)
             if split is not None:
                 mode = _ELEMENTS if split.braced else _SPLIT
-                part, memo = Accumulator(label), _FileMemo(self._entries, kind, mode, self.provenance)
+                part, memo = Accumulator(label), _FileMemo(self._entries, kind, self.provenance, split=("", mode))
                 try:
                     add_to(part, kind, split.chunks, memo)
                 except NotThisLayout:
@@ -289,7 +291,7 @@ class DedupingReader:
                     self.total.add_sources(known, label)
                 return
             doc = decode_json(data, path)
-            part, memo = Accumulator(label), _FileMemo(self._entries, kind, _VALUE, self.provenance)
+            part, memo = Accumulator(label), _FileMemo(self._entries, kind, self.provenance)
             add_to(part, kind, doc, memo)
         memoised = memo.commit()
         keys = [*part.entry_keys(), *memoised] if self.provenance else []
@@ -310,10 +312,9 @@ class DedupingReader:
             return None, None
         if type(doc) is not dict or doc.get("reflection") != _MARK:
             return None, None  # the span cut out was not the top-level array
-        if doc.get("jni"):  # the 1.0/1.1 top-level array, decoded, no text to key: read the general way
-            return None, None
         doc["reflection"] = chunks
-        part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, _SPLIT, self.provenance)
+        part, memo = Accumulator(label), _FileMemo(self._entries, FileKind.UNIFIED, self.provenance,
+                                                   split=("/reflection", _SPLIT))
         try:
             add_to(part, FileKind.UNIFIED, doc, memo)
         except NotThisLayout:
