@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "metadata_pipeline" / "core"
-# orjson is pure computation (a faster json); everything else here is the standard library.
-ALLOWED_STDLIB = {"orjson", "__future__", "collections", "dataclasses", "enum", "functools", "itertools", "json", "re",
+# orjson and msgspec are pure computation (faster json); everything else here is the standard library.
+ALLOWED_STDLIB = {"orjson", "msgspec", "__future__", "collections", "dataclasses", "enum", "functools", "itertools", "json", "re",
                   "typing", "types", "difflib", "fnmatch", "math", "string", "operator", "hashlib", "heapq"}
 
 

@@ -8,12 +8,12 @@ import pytest
 
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
-from metadata_pipeline.core.merge import merge
+from metadata_pipeline.core.merge import Accumulator, merge
 from metadata_pipeline.core.model import (
     Condition, Field, LambdaType, MethodRef, ProxyEntry, ProxyType, ResourceGlob, ResourcePattern,
 )
 from metadata_pipeline.core.names import descriptor_name, source_name
-from metadata_pipeline.core.parse import parse
+from metadata_pipeline.core.parse import add_to, parse
 from metadata_pipeline.core.resources import glob_matches, glob_of_regex, literal_of_regex, split_module
 from metadata_pipeline.core.serialize import render
 
@@ -227,3 +227,21 @@ def test_invalid_input_names_the_entry(kind, data, entry, problem) -> None:
         parse(kind, data)
     assert info.value.entry == entry
     assert problem in info.value.problem
+
+
+def test_a_method_list_known_by_its_text_is_checked_and_shared_safely() -> None:
+    # Method lists are looked up by their canonical text: a bad one stays an error, with its
+    # pointer, every time; a good one is shared between types and never changed for another.
+    bad = [{"name": "m", "parameterTypes": ["[X"]}]
+    for where in ("methods", "queriedMethods"):
+        for _ in range(2):
+            with pytest.raises(InvalidMetadata) as info:
+                parse(FileKind.REFLECT, [{"name": "ok.Ok"}, {"name": "a.A", where: bad}])
+            assert info.value.entry == f"/1/{where}/0/parameterTypes/0"
+    run = [{"name": "run", "parameterTypes": []}]
+    acc = Accumulator()
+    add_to(acc, FileKind.REFLECT, [{"name": "a.A", "methods": run}, {"name": "b.B", "methods": run}])
+    add_to(acc, FileKind.REFLECT, [{"name": "a.A", "methods": [{"name": "stop", "parameterTypes": []}]}])
+    m = acc.build()
+    assert [(e.type, sorted(x.name for x in e.methods)) for e in m.reflection] == [("a.A", ["run", "stop"]),
+                                                                                    ("b.B", ["run"])]

@@ -62,11 +62,12 @@ class _TypeAcc:
     def add_flags(self, flags: Iterable[str]) -> None:
         self.flags = _taken(self.flags, set(flags))
 
-    def take_methods(self, methods: set[_Method]) -> None:
-        """Add a set of methods that is this type's from now on (not copied)."""
+    def take_methods(self, methods: set[_Method] | frozenset[_Method]) -> None:
+        """Add a set of methods that is this type's from now on (not copied): a set of its own,
+        or a frozen one, which may be shared."""
         self.methods = _taken(self.methods, methods)
 
-    def take_queried(self, queried: set[_Method]) -> None:
+    def take_queried(self, queried: set[_Method] | frozenset[_Method]) -> None:
         self.queried = _taken(self.queried, queried)
 
     def own_fields(self) -> dict[str, int]:
@@ -100,8 +101,9 @@ class _TypeAcc:
         )
 
 
-def _taken(mine: set | frozenset, given: set) -> set:
-    """``mine`` with ``given`` added: ``given`` itself when ``mine`` is still the shared empty value."""
+def _taken(mine: set | frozenset, given: set | frozenset) -> set | frozenset:
+    """``mine`` with ``given`` added: ``given`` itself when ``mine`` is still the shared empty value.
+    (A frozen ``mine`` is replaced by the union, never changed in place.)"""
     if not mine:
         return given
     mine |= given
