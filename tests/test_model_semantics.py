@@ -83,6 +83,11 @@ def test_types_are_ordered_by_type_then_condition_whatever_the_input_order() -> 
             assert identities == expected
             written = json.loads(render(m, "legacy")["reflect-config.json"])
             assert [(e["name"], e.get("condition")) for e in written] == legacy
+            unified = json.loads(render(m, "unified")["reachability-metadata.json"])["reflection"]
+            shown = lambda t: t if isinstance(t, str) else tuple(t.get("proxy", ["lambda"]))  # noqa: E731
+            assert [(shown(e["type"]), e.get("condition")) for e in unified] == [
+                (t if isinstance(t, str) else t.interfaces if isinstance(t, ProxyType) else ("lambda",),
+                 c and {"typeReached": c.type_name}) for t, c in expected]
 
 
 def test_accessed_beats_queried() -> None:

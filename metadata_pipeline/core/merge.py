@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
 from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
 
 from metadata_pipeline.core.model import (
     ACCESS_FLAGS, Bundle, Condition, Field, ForeignEntry, LambdaCapturingType, Metadata,
     MethodRef, PredefinedClass, ProxyEntry, ResourceExclude, ResourceGlob, ResourcePattern,
-    SerializationEntry, TypeEntry, TypeRef, condition_key, sorted_by_name, type_key,
+    SerializationEntry, TypeEntry, TypeRef, condition_key, in_type_order, type_key,
 )
 
 __all__ = ["Accumulator", "merge", "Provenance", "EntryKey", "identity_of", "keys_of"]
@@ -111,7 +110,6 @@ def _taken(mine: set | frozenset, given: set | frozenset) -> set | frozenset:
 
 
 _EMPTY: frozenset = frozenset()
-_TYPE = itemgetter(0)  # of a (type, condition) key
 _NO_FIELDS: Mapping[str, int] = MappingProxyType({})
 _QUERY_FLAGS = frozenset(q for q in ACCESS_FLAGS.values() if q)
 
@@ -310,8 +308,7 @@ class Accumulator:
         values = _Values()
 
         def types(table: dict) -> tuple[TypeEntry, ...]:
-            keys = sorted_by_name(table, _TYPE, lambda k: (type_key(k[0]), condition_key(k[1])))
-            return tuple(table[k].build(*k, values) for k in keys)
+            return tuple(table[k].build(*k, values) for k in in_type_order(table))
 
         bundles = tuple(
             Bundle(name, module, cond, frozenset(locales), frozenset(class_names))

@@ -22,7 +22,7 @@ import orjson
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.model import (
     UNIFIED_FLAGS, Condition, Field, LambdaType, Metadata, MethodRef, ProxyEntry, ProxyType, TypeEntry, TypeRef,
-    condition_key, sorted_by_name, type_key,
+    condition_key, in_type_order, sorted_by_name, type_key,
 )
 from metadata_pipeline.core.names import descriptor_name
 from metadata_pipeline.core.resources import glob_parts
@@ -267,43 +267,57 @@ def _spilled(m: Metadata) -> Metadata:
 
 def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
     spilled = _spilled(m)
-    # One unified entry carries every registration of a (type, condition).
-    reflection: dict[tuple, dict[str, Any]] = {}
+    # One unified entry carries every registration of a (type, condition): its reflection
+    # entry's, and what JNI, serialization and proxy entries add to it.
+    reflection = {e.identity: e for e in m.reflection}
+    added: dict[tuple, tuple[set[str], set[MethodRef], dict[str, Field]]] = {}
 
-    def entry(t: TypeRef, c: Condition | None) -> dict[str, Any]:
-        key = (t, c)
-        if key not in reflection:
-            reflection[key] = {"flags": set(), "methods": set(), "fields": {}, "t": t, "c": c}
-        return reflection[key]
+    def add(identity: tuple) -> tuple[set[str], set[MethodRef], dict[str, Field]]:
+        members = added.get(identity)
+        if members is None:
+            members = added[identity] = (set(), set(), {})
+        return members
 
-    for table, extra in ((m.reflection, None), (m.jni, "jniAccessible")):
-        for e in table:
-            doc = entry(e.type, e.condition)
-            doc["flags"].update(f for f in e.flags if f in UNIFIED_FLAGS)
-            if extra:
-                doc["flags"].add(extra)
-            doc["methods"].update(e.methods)
-            for f in e.fields:
-                doc["fields"][f.name] = f
+    for e in m.jni:
+        flags, methods, fields = add(e.identity)
+        flags.update(f for f in e.flags if f in UNIFIED_FLAGS)
+        flags.add("jniAccessible")
+        methods.update(e.methods)
+        fields.update((f.name, f) for f in e.fields)
     for s in m.serialization:
         if not s.custom_target_constructor_class:
-            entry(s.type, s.condition)["flags"].add("serializable")
+            add((s.type, s.condition))[0].add("serializable")
     for p in m.proxies:
-        entry(ProxyType(p.interfaces), p.condition)
+        add((ProxyType(p.interfaces), p.condition))
 
+    rendered_methods, rendered_fields = _Rendered(_methods), _Rendered(lambda f: _fields(f, with_access=False))
+    identities = [*reflection, *(k for k in added if k not in reflection)]
     reflection_docs = []
-    for key in sorted(reflection, key=lambda k: (type_key(k[0]), condition_key(k[1]))):
-        acc = reflection[key]
-        cond = acc["c"]
+    for identity in in_type_order(identities):
+        t, cond = identity
         doc: dict[str, Any] = _reached(cond)
-        doc["type"] = _unified_type(acc["t"])
-        if acc["flags"]:
-            for flag in sorted(acc["flags"]):
+        doc["type"] = _unified_type(t)
+        e, more = reflection.get(identity), added.get(identity)
+        if more is None:  # the usual entry: a reflection registration alone, its member lists shared
+            if e.flags:
+                for flag in sorted(f for f in e.flags if f in UNIFIED_FLAGS):
+                    doc[flag] = True
+            if e.fields:
+                doc["fields"] = rendered_fields[e.fields]
+            if e.methods:
+                doc["methods"] = rendered_methods[e.methods]
+        else:
+            flags, methods, fields = more
+            if e is not None:
+                flags.update(f for f in e.flags if f in UNIFIED_FLAGS)
+                methods.update(e.methods)
+                fields.update((f.name, f) for f in e.fields)  # only names are written
+            for flag in sorted(flags):
                 doc[flag] = True
-        if acc["fields"]:
-            doc["fields"] = _fields(acc["fields"].values(), with_access=False)
-        if acc["methods"]:
-            doc["methods"] = _methods(acc["methods"])
+            if fields:
+                doc["fields"] = _fields(fields.values(), with_access=False)
+            if methods:
+                doc["methods"] = _methods(methods)
         reflection_docs.append(doc)
 
     resources: list[dict[str, Any]] = []
