@@ -189,7 +189,7 @@ class _FileMemo:
         self._split = split
         self._sections: list[tuple[str, str, list[bytes]]] = []  # (section, mode, keys)
         self._values: dict[int, bytes] = {}  # index -> canonical text, of the last section's new entries
-        self._learned: dict[tuple, dict[bytes, tuple]] = {}  # key space -> key -> entry keys
+        self._learned: dict[tuple, list[tuple[bytes, tuple]]] = {}  # key space -> (key, entry keys)
         self.provenance = provenance
 
     def unseen(self, section: str, entries: list) -> Iterable[tuple[int, Any]]:
@@ -217,11 +217,11 @@ class _FileMemo:
     def learn(self, section: str, learned: list[tuple[int, tuple]]) -> None:
         _, mode, keys = self._sections[-1]
         indexes, entry_keys = list(map(_FIRST, learned)), list(map(_SECOND, learned))
-        by_value = self._learned.setdefault((_VALUE, self._kind, section), {})
-        by_value.update(zip(map(self._values.__getitem__, indexes), entry_keys))
+        by_value = self._learned.setdefault((_VALUE, self._kind, section), [])
+        by_value.extend(zip(map(self._values.__getitem__, indexes), entry_keys))
         if mode is not _VALUE:
-            by_text = self._learned.setdefault((mode, self._kind, section), {})
-            by_text.update(zip(map(keys.__getitem__, indexes), entry_keys))
+            by_text = self._learned.setdefault((mode, self._kind, section), [])
+            by_text.extend(zip(map(keys.__getitem__, indexes), entry_keys))
 
     def commit(self) -> list[EntryKey]:
         """Remember what the file taught; the entry keys of all its memoised entries."""
