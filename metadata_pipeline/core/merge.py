@@ -78,11 +78,11 @@ class _TypeAcc:
     def absorb(self, other: "_TypeAcc") -> None:
         """Add ``other``'s members; ``other`` is given up (its sets may become this type's)."""
         if other.flags:
-            self.add_flags(other.flags)
+            self.flags = _taken(self.flags, other.flags)
         if other.methods:
-            self.take_methods(other.methods)
+            self.methods = _taken(self.methods, other.methods)
         if other.queried:
-            self.take_queried(other.queried)
+            self.queried = _taken(self.queried, other.queried)
         if other.fields:
             mine = self.own_fields()
             for name, bits in other.fields.items():
@@ -105,7 +105,8 @@ def _taken(mine: set | frozenset, given: set | frozenset) -> set | frozenset:
     (A frozen ``mine`` is replaced by the union, never changed in place.)"""
     if not mine:
         return given
-    mine |= given
+    if given is not mine:  # one frozen set shared by both (a method list's): nothing to add
+        mine |= given
     return mine
 
 
