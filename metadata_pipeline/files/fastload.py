@@ -143,7 +143,6 @@ class Decoded(NamedTuple):
     canonical: list[bytes]
 
 
-
 def strict_objects(chunks: list[bytes], braced: bool) -> Decoded:
     """Decode raw entries, each with its canonical text; anything not plainly strict objects
     sends the file the general way.
