@@ -57,7 +57,8 @@ MAX_NAME = 65535
 
 
 class EntryMemo(Protocol):
-    """What a reader already knows of the top-level entries of the big arrays (reflection, JNI).
+    """What a reader already knows of the entries of a file's arrays of independent entries
+    (reflection, JNI, resources), each named by its JSON pointer (``section``).
 
     ``unseen`` gives (index, entry) for the entries it has not seen, in file order; the parser
     reports what those turned out to be with ``learn``. Without a memo every entry is new.
