@@ -210,7 +210,7 @@ class _ItemReader:
             acc = Accumulator()
             identities = {}
             try:
-                raws = strict_objects(new, split.braced).values  # as strict as the merge: a duplicate key goes the general way
+                raws = strict_objects(new, split.braced)  # as strict as the merge: a duplicate key goes the general way
                 for chunk, raw in zip(new, raws):
                     identities[chunk] = add_legacy_type_entry(acc, kind, raw, "")
             except (NotThisLayout, InvalidMetadata):

@@ -136,16 +136,8 @@ def raw_entries(data: bytes) -> RawEntries | None:
 _ARRAY_OF_RAW = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-class Decoded(NamedTuple):
-    """Raw entries decoded: the values, and each one's canonical text."""
-
-    values: list[dict]
-    canonical: list[bytes]
-
-
-def strict_objects(chunks: list[bytes], braced: bool) -> Decoded:
-    """Decode raw entries, each with its canonical text; anything not plainly strict objects
-    sends the file the general way.
+def strict_objects(chunks: list[bytes], braced: bool) -> list[dict]:
+    """Decode raw entries; anything not plainly strict objects sends the file the general way.
 
     Every entry a reader skips as known went through here once (or through the general way),
     so what is checked here holds for every entry of every file.
@@ -166,7 +158,7 @@ def strict_objects(chunks: list[bytes], braced: bool) -> Decoded:
             raise NotThisLayout
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
         raise NotThisLayout from None
-    return Decoded(raws, list(map(canonical_text, raws)))
+    return raws
 
 
 class _FileMemo:
@@ -205,7 +197,8 @@ class _FileMemo:
         if not indexes:
             return ()
         # all decoded before any is parsed
-        decoded, values = strict_objects(list(map(entries.__getitem__, indexes)), mode is _ELEMENTS)
+        decoded = strict_objects(list(map(entries.__getitem__, indexes)), mode is _ELEMENTS)
+        values = list(map(canonical_text, decoded))
         self._values = dict(zip(indexes, values))
         if by_value and any(map(by_value.__contains__, values)):
             # Known by value, from another layout: learned now, with what it was; not parsed again.
