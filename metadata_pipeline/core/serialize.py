@@ -14,7 +14,7 @@ locales, predefined classes, ...). ``conversion_losses`` says what a format drop
 from __future__ import annotations
 
 import json
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Callable, Collection, Iterable, Literal
 
 import orjson
@@ -137,15 +137,13 @@ def _legacy_type_entries(entries: Iterable[TypeEntry]) -> list[dict[str, Any]]:
     # Sorted by the name as written (``[B`` before ``[C``), as the agent sorts. GraalVM's legacy
     # parsers need a ``name``: lambda types are left out, proxy types go to proxy-config.json
     # (``_legacy_proxy_types``); ``conversion_losses`` says what that drops.
-    named = sorted_by_name((e for e in entries if isinstance(e.type, str)), _descriptor,
-                           lambda e: (_descriptor(e), condition_key(e.condition)))
+    named = sorted_by_name(((descriptor_name(e.type), e) for e in entries if isinstance(e.type, str)), _NAME,
+                           lambda named: (named[0], condition_key(named[1].condition)))
     methods, fields = _Rendered(_methods), _Rendered(lambda f: _fields(f, with_access=True))
-    return [_legacy_type_entry(e, descriptor_name(e.type), methods, fields) for e in named]
+    return [_legacy_type_entry(e, name, methods, fields) for name, e in named]
 
 
-def _descriptor(e: TypeEntry) -> str:
-    """The name a legacy file gives the class or array type of ``e``."""
-    return descriptor_name(e.type)
+_NAME = itemgetter(0)  # of a (name as written, entry) pair
 
 
 
@@ -280,7 +278,7 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
 
     for e in m.jni:
         flags, methods, fields = add(e.identity)
-        flags.update(f for f in e.flags if f in UNIFIED_FLAGS)
+        flags.update(e.flags & UNIFIED_FLAGS)
         flags.add("jniAccessible")
         methods.update(e.methods)
         fields.update((f.name, f) for f in e.fields)
@@ -298,26 +296,22 @@ def _unified_documents(m: Metadata) -> dict[FileKind, Any]:
         doc: dict[str, Any] = _reached(cond)
         doc["type"] = _unified_type(t)
         e, more = reflection.get(identity), added.get(identity)
-        if more is None:  # the usual entry: a reflection registration alone, its member lists shared
-            if e.flags:
-                for flag in sorted(f for f in e.flags if f in UNIFIED_FLAGS):
-                    doc[flag] = True
-            if e.fields:
-                doc["fields"] = rendered_fields[e.fields]
-            if e.methods:
-                doc["methods"] = rendered_methods[e.methods]
+        if more is None:  # the usual entry: a reflection registration alone
+            flags, methods, fields = e.flags & UNIFIED_FLAGS if e.flags else e.flags, e.methods, e.fields
         else:
-            flags, methods, fields = more
+            flags, method_set, field_map = more
             if e is not None:
-                flags.update(f for f in e.flags if f in UNIFIED_FLAGS)
-                methods.update(e.methods)
-                fields.update((f.name, f) for f in e.fields)  # only names are written
+                flags.update(e.flags & UNIFIED_FLAGS)
+                method_set.update(e.methods)
+                field_map.update((f.name, f) for f in e.fields)  # only names are written
+            methods, fields = frozenset(method_set), frozenset(field_map.values())
+        if flags:  # most types have none: no sort then
             for flag in sorted(flags):
                 doc[flag] = True
-            if fields:
-                doc["fields"] = _fields(fields.values(), with_access=False)
-            if methods:
-                doc["methods"] = _methods(methods)
+        if fields:
+            doc["fields"] = rendered_fields[fields]
+        if methods:
+            doc["methods"] = rendered_methods[methods]
         reflection_docs.append(doc)
 
     resources: list[dict[str, Any]] = []
