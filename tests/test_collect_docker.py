@@ -34,7 +34,7 @@ from metadata_pipeline.cli import main
 from metadata_pipeline.collect import sshkeys
 from metadata_pipeline.collect.image import NodeImage, build_node_image
 from metadata_pipeline.collect.layout import OutputDir, test_dir_name
-from metadata_pipeline.collect.wrapper_entry import WRAPPER_ENTRY_ID
+from metadata_pipeline.collect.wrapper_entry import STEP_DIR, WRAPPER_ENTRY_ID
 from metadata_pipeline.containers import LABEL_RUN, Container, ContainerSpec, Engine, Mount, Network
 
 pytestmark = pytest.mark.docker
@@ -143,6 +143,9 @@ def test_collect_is_interrupted_resumed_and_merged(docker_engine, base_image, st
     reflect = json.loads((merged / "reflect-config.json").read_text())
     names = {entry["name"] for entry in reflect}
     assert any(n.startswith(("kafka.", "org.apache.kafka.")) for n in names), sorted(names)[:20]
+    # Nothing of collect's own step: its log4j configs are files, not class-path resources.
+    resources = (merged / "resource-config.json").read_text()
+    assert "log4j-provider.properties" in resources and STEP_DIR not in resources, resources
     sources = [s for e in json.loads(provenance.read_text())["entries"] for s in e["sources"]]
     for test_id in (*TESTS, WRAPPER_ENTRY_ID):
         assert any(s.startswith(test_dir_name(test_id) + "/ducker0") for s in sources), test_id

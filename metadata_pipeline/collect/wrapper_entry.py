@@ -57,7 +57,9 @@ exec > "{STEP_LOG}" 2>&1
 # The defaults, as Kafka's native image holds them: the distribution's (here: checkout's) configs.
 {DEFAULT_CONFIGS}[ -f "$dir/default/server.properties" ] || {{ echo "no config/kraft/server.properties or config/server.properties in $kafka"; exit 3; }}
 export CLUSTER_ID={new_cluster_id()}
-export KAFKA_LOG4J_OPTS="-Dlog4j2.configurationFile=$dir/final/log4j2.yaml -Dlog4j.configuration=file:$dir/final/log4j.properties"
+# file: URLs, as Kafka's launch and kafkatest give them: log4j 2 also looks a bare path up as a
+# class-path resource while setup has not written it yet, and the agent keeps that name.
+export KAFKA_LOG4J_OPTS="-Dlog4j2.configurationFile=file:$dir/final/log4j2.yaml -Dlog4j.configuration=file:$dir/final/log4j.properties"
 echo "== {WRAPPER_MAIN} setup"
 "$kafka/bin/kafka-run-class.sh" {WRAPPER_MAIN} setup --default-configs-dir "$dir/default" \
     --mounted-configs-dir "$dir/mounted" --final-configs-dir "$dir/final" || {{ echo "setup failed"; exit 4; }}
