@@ -21,7 +21,8 @@ The four tests (apache/kafka 1eb7644; KRaft, no old release, at most 6 nodes):
 It asserts: every test passes; every node that ran a broker or controller has agent output of
 ``kafka.Kafka`` and of ``kafka.tools.StorageTool`` (the ``format`` before each start); the
 SIGKILLed broker left a snapshot; the wrapper entry (``kafka.docker.KafkaDockerWrapper``
-``setup`` + ``start``, which kafkatest never runs) is in the output; ``merge`` reads it all. It
+``setup`` + ``start``, which kafkatest never runs) is in the output; ``merge`` reads it all, and
+no merged resource names a path of collect's own step. It
 prints the figures issue 10 asks for, including a second run with no JVM instrumented (the
 baseline; ``METADATA_PIPELINE_KAFKA_BASELINE=0`` leaves it out). Everything is checked before
 the first failing assertion so that the figures are printed either way.
@@ -43,6 +44,7 @@ from conftest import reference
 from metadata_pipeline.cli import main
 from metadata_pipeline.collect.layout import OutputDir
 from metadata_pipeline.collect.manifest import FINAL, SNAPSHOT, Manifest
+from metadata_pipeline.collect.wrapper_entry import STEP_DIR
 from metadata_pipeline.files.configdir import load
 from metadata_pipeline.core.model import Metadata
 
@@ -227,6 +229,9 @@ def test_collect_and_merge_on_kafkas_real_system_tests(request, tmp_path):
         counts = {k: v for k, v in collected.counts().items() if v}
         lines.append(f"metadata items collected (merged): {counts}")
         got_types, got_resources = _names(collected)
+        own = sorted(r for r in got_resources if STEP_DIR in r)
+        if own:
+            problems.append(f"collect's own wrapper step reached the merged resources: {own}")
         want_types, want_resources = _names(load([committed_dir]).metadata)
         lines.append(f"vs Kafka's committed configs ({committed_dir.name}): reflection types collected "
                      f"{len(got_types)}, in committed {len(got_types & want_types)}, committed never reached "
