@@ -182,6 +182,11 @@ def _resource(v: Any, path: str) -> str:
     return v
 
 
+def _module(raw: dict, epath: str) -> str | None:
+    """The ``module`` of the entry at ``epath``, checked; None when absent or empty."""
+    return (_str(raw["module"], epath + "/module") or None) if "module" in raw else None
+
+
 def _bool(v: Any, path: str) -> bool:
     if type(v) is not bool:
         raise _fail(path, f"expected true or false, found {_type_name(v)}")
@@ -575,17 +580,17 @@ def _parse_resource(acc: Accumulator, data: Any, memo: EntryMemo | None = None) 
         _obj(raw, epath, frozenset({"glob", "module", "condition"}))
         if "glob" not in raw:
             raise _fail(epath, "missing required key 'glob'")
-        module = _str(raw["module"], epath + "/module") if "module" in raw else None
-        acc.resource_globs.add(ResourceGlob(_resource(raw["glob"], epath + "/glob"), module or None,
+        module = _module(raw, epath)
+        acc.resource_globs.add(ResourceGlob(_resource(raw["glob"], epath + "/glob"), module,
                                             _condition(acc, raw, epath, True)))
     for i, raw in enumerate(_list(data.get("bundles", []), "/bundles")):
         epath = f"/bundles/{i}"
         _obj(raw, epath, _LEGACY_BUNDLE_KEYS)
         if "name" not in raw:
             raise _fail(epath, "missing required key 'name'")
-        module = _str(raw["module"], epath + "/module") if "module" in raw else None
+        module = _module(raw, epath)
         acc.add_bundle(
-            _str(raw["name"], epath + "/name"), module or None, _condition(acc, raw, epath, True),
+            _str(raw["name"], epath + "/name"), module, _condition(acc, raw, epath, True),
             _strings(raw.get("locales", []), epath + "/locales"),
             _strings(raw.get("classNames", []), epath + "/classNames"),
         )
@@ -658,22 +663,23 @@ def _parse_predefined(acc: Accumulator, data: Any, memo: EntryMemo | None = None
 
 def _unified_resource_entry(acc: Accumulator, raw: Any, epath: str) -> tuple:
     """Check one ``resources`` entry (a glob or a bundle) and add it; returns its entry key."""
-    if type(raw) is dict and "bundle" in raw:
-        _obj(raw, epath, frozenset({"bundle", "module", "condition", "reason"}))
-        module = _str(raw["module"], epath + "/module") if "module" in raw else None
-        _reasons(raw, epath, False)
-        key = (_str(raw["bundle"], epath + "/bundle"), module or None, _condition(acc, raw, epath, False))
+    bundle = type(raw) is dict and "bundle" in raw
+    _obj(raw, epath, _UNIFIED_BUNDLE_KEYS if bundle else _UNIFIED_GLOB_KEYS)
+    if not bundle and "glob" not in raw:
+        raise _fail(epath, "needs 'glob' or 'bundle'")
+    module = _module(raw, epath)
+    _reasons(raw, epath, False)
+    if bundle:
+        key = (_str(raw["bundle"], epath + "/bundle"), module, _condition(acc, raw, epath, False))
         acc.add_bundle(*key)
         return (("bundles", key),)
-    _obj(raw, epath, frozenset({"glob", "module", "condition", "reason"}))
-    if "glob" not in raw:
-        raise _fail(epath, "needs 'glob' or 'bundle'")
-    module = _str(raw["module"], epath + "/module") if "module" in raw else None
-    _reasons(raw, epath, False)
-    glob = ResourceGlob(_resource(raw["glob"], epath + "/glob"), module or None, _condition(acc, raw, epath, False))
+    glob = ResourceGlob(_resource(raw["glob"], epath + "/glob"), module, _condition(acc, raw, epath, False))
     acc.resource_globs.add(glob)
     return (("resource_globs", identity_of(glob)),)
 
+
+_UNIFIED_BUNDLE_KEYS = frozenset({"bundle", "module", "condition", "reason"})
+_UNIFIED_GLOB_KEYS = frozenset({"glob", "module", "condition", "reason"})
 
 _UNIFIED_KEYS = frozenset({"comment", "reason", "reflection", "jni", "serialization", "resources", "bundles", "foreign"})
 _FOREIGN_SECTIONS = frozenset({"downcalls", "upcalls", "directUpcalls"})
