@@ -42,10 +42,12 @@ def _with_condition(entry: dict, condition) -> dict:
 
 
 @st.composite
-def legacy_type_entry(draw, legacy: bool = True):
+def legacy_type_entry(draw, legacy: bool = True, flag_values=st.booleans()):
+    """A reflect/jni entry (``legacy``) or a unified reflection entry; ``flag_values``: what a
+    flag may be set to (an agent writes only true)."""
     entry: dict = {"name": draw(class_names)} if legacy else {"type": draw(class_names)}
     for flag in draw(st.lists(legacy_flags if legacy else unified_flags, max_size=3, unique=True)):
-        entry[flag] = draw(st.booleans())
+        entry[flag] = draw(flag_values)
     if draw(st.booleans()):
         entry["methods"] = draw(st.lists(_method(), max_size=3))
     if legacy and draw(st.booleans()):

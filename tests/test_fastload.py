@@ -156,7 +156,13 @@ AGENT_DUPLICATE = '[\n{\n  "name":"a.A"\n},\n{\n  "name":"b.B",\n  "name":"c.C"\
     (AGENT_DUPLICATE, "/1"),
     ('[{"name": "a.A", "methods": [{"name": "m", "name": "n"}]}]', "/0/methods/0"),
     ('{"reflection": [], "reflection": [{"type": "a.A"}]}', "/"),
-], ids=["agent-layout", "nested", "unified-top-level"])
+    # a ':' escaped in a string would make up for the one a duplicate key loses, were it counted
+    ('[\n{\n  "name":"a.A",\n  "reasons":["z"],\n  "reasons":["x\\u003ay"]\n}\n]\n', "/0"),
+    ('[{"name":"a.A","reasons":["z"],"reasons":["x\\u003Ay"]}]', "/0"),
+    ('{\n  "reflection": [\n    {\n      "type": "a.A",\n      "reason": "y",\n      "reason": "x\\u003a"\n    }\n  ]\n}\n',
+     "/reflection/0"),
+], ids=["agent-layout", "nested", "unified-top-level", "agent-escaped-colon", "minified-escaped-colon",
+        "unified-escaped-colon"])
 def test_duplicate_keys_are_rejected_with_a_pointer(tmp_path, text, pointer) -> None:
     name = "reachability-metadata.json" if text.startswith("{") else "reflect-config.json"
     d = write_dir(tmp_path / "in", {name: text})
@@ -294,12 +300,12 @@ def test_minified_entries_with_inner_arrays_seen_before_are_not_decoded_again() 
     b = {"name": "b.B", "fields": [{"name": "x"}, {"name": "y"}], "queriedMethods": [{"name": "q"}, {"name": "r"}]}
     files = [(FileKind.REFLECT, [a, b], "t1"), (FileKind.REFLECT, [b, {"name": "c.C"}, a], "t2")]
     tried: list = []
-    real = fastload.strict_objects
-    fastload.strict_objects = lambda chunks, braced: tried.append(chunks) or real(chunks, braced)
+    real = fastload.decode_shaped
+    fastload.decode_shaped = lambda chunks, braced, shape: tried.append(chunks) or real(chunks, braced, shape)
     try:
         got = deduped(files, minified)
     finally:
-        fastload.strict_objects = real
+        fastload.decode_shaped = real
     assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
     # a and b decoded once, from the first file; of the second only c.C, split out of the text
     assert [len(chunks) for chunks in tried] == [2, 1]
@@ -317,7 +323,7 @@ def test_an_entry_read_in_one_layout_is_not_parsed_again_in_another(monkeypatch)
     layouts = iter([agent_layout, minified, indented, lambda d: json.dumps(d).encode()])
     parsed: list = []
     real = parse.add_legacy_type_entry
-    monkeypatch.setattr(parse, "add_legacy_type_entry", lambda acc, kind, raw, path: parsed.append(raw["name"])
+    monkeypatch.setattr(parse, "add_legacy_type_entry", lambda acc, kind, raw, path: parsed.append(raw.name)
                         or real(acc, kind, raw, path))
     got = deduped(files, lambda d: next(layouts)(d))
     monkeypatch.undo()
@@ -409,12 +415,12 @@ def test_the_decoded_arrays_of_a_split_unified_file_are_keyed_by_value() -> None
              "resources": [{"glob": "r"}, {"bundle": "b"}]}]
     files = [(FileKind.UNIFIED, doc, f"t{i}") for i, doc in enumerate(docs + docs)]
     tried: list = []
-    real = fastload.strict_objects
-    fastload.strict_objects = lambda chunks, braced: tried.append(chunks) or real(chunks, braced)
+    real = fastload.decode_shaped
+    fastload.decode_shaped = lambda chunks, braced, shape: tried.append(chunks) or real(chunks, braced, shape)
     try:
         got = deduped(files, indented)
     finally:
-        fastload.strict_objects = real
+        fastload.decode_shaped = real
     assert got.build() == plain(files).build() and got.provenance() == plain(files).provenance()
     # the decoded entries are never handed to the text decoder (they are no text)
     assert all(type(c) is bytes for chunks in tried for c in chunks), tried
@@ -462,3 +468,131 @@ def test_the_members_one_file_gives_two_registrations_stay_apart() -> None:
         assert {m.name for m in reflection.queried_methods} == {"q"}
         assert {m.name for m in jni.methods} == {"m", "j"} and {f.name for f in jni.fields} == {"f", "g"}
         assert not jni.queried_methods
+
+
+# -- entries decoded to their shape (core.entry_shapes): the parser's verdict, exactly ---------
+
+import copy  # noqa: E402
+
+from strategies import legacy_type_entry  # noqa: E402
+
+# Values the shapes take and the parser refuses (bad type names), the parser takes and the
+# shapes refuse (a flag written false, a proxy or lambda type), and plain wrong ones.
+_ODD = st.sampled_from([
+    None, 0, 1.5, "", "x.Y", "[X", "[Lx;y", "[[I", "a\u0000b", True, False, [], ["x.Y"], [None], ["[Q"],
+    [{"name": "m"}], [{"name": "m", "parameterTypes": ["[Z;"]}], [{"name": "f", "allowWrite": False}],
+    {}, {"typeReached": "x.Y"}, {"typeReachable": "x.Y", "typeReached": "y.Z"}, {"typeReached": ""},
+    {"proxy": ["a.B"]}, {"proxy": []}, {"lambda": {"declaringClass": "a.B", "interfaces": ["java.lang.Runnable"]}},
+    {"lambda": {"declaringClass": "a.B", "interfaces": ["x.Y"], "declaringMethod": {"name": "m", "parameterTypes": []}}},
+])
+_KEYS = st.sampled_from(["name", "type", "condition", "methods", "queriedMethods", "fields", "reasons", "reason",
+                         "allDeclaredFields", "queryAllPublicMethods", "jniAccessible", "serializable",
+                         "parameterTypes", "allowWrite", "typeReachable", "proxy", "bogus"])
+
+
+def _places(value: object, path: tuple = ()):
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        yield from _places(inner, path + (key,))
+
+
+@st.composite
+def changed_entry(draw, legacy: bool):
+    """A valid entry with one thing changed anywhere in it: a value replaced, a key added or taken away."""
+    entry = copy.deepcopy(draw(legacy_type_entry(legacy=legacy, flag_values=st.just(True))))
+    places = list(_places(entry))
+    names = [p for p in places if type(_at(entry, p)) is str]  # type names, mostly: checked after the shape
+    path = draw(st.sampled_from(names if names and draw(st.booleans()) else places))
+    *parent_path, last = path or (None,)
+    holder = entry
+    for key in parent_path:
+        holder = holder[key]
+    target = entry if not path else holder[last]
+    how = draw(st.sampled_from(["replace", "add", "remove"]))
+    if how == "add" and isinstance(target, dict):
+        target[draw(_KEYS)] = draw(_ODD)
+    elif how == "remove" and path:
+        del holder[last]
+    elif path:
+        holder[last] = draw(_BAD_NAMES if type(target) is str and draw(st.booleans()) else _ODD)
+    return entry
+
+
+def _at(value, path: tuple):
+    for key in path:
+        value = value[key]
+    return value
+
+
+_BAD_NAMES = st.sampled_from(["", "[X", "[Lx;y", "[", "a\u0000b", "[[I", "x" * 65536])
+
+
+def _outcome(read, files, *args) -> tuple:
+    try:
+        got = read(files, *args)
+    except InvalidMetadata as exc:
+        return ("error", exc.entry, exc.problem)
+    return ("merged", got.build(), got.provenance())
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "unified"])
+@pytest.mark.parametrize("layout", [agent_layout, minified, indented], ids=["agent", "minified", "indented"])
+@given(data=st.data())
+def test_entries_decoded_to_their_shape_get_exactly_the_parsers_verdict(legacy, layout, data) -> None:
+    entries = [data.draw(legacy_type_entry(legacy=legacy, flag_values=st.just(True))),
+               *data.draw(st.lists(changed_entry(legacy), min_size=1, max_size=3))]
+    kind, doc = (FileKind.REFLECT, list) if legacy else (FileKind.UNIFIED, lambda e: {"reflection": e})
+    # A file before it makes some of its entries known as text, the rest are decoded.
+    files = [(kind, doc(entries[:1]), "t1"), (kind, doc(entries), "t2")]
+    assert _outcome(deduped, files, layout) == _outcome(plain, files)
+
+
+def test_the_common_entry_is_checked_by_its_shape_alone(monkeypatch) -> None:
+    import metadata_pipeline.core.parse as parse
+
+    handed_on: list = []
+    real = parse._value_of
+    monkeypatch.setattr(parse, "_value_of", lambda entry: handed_on.append(entry) or real(entry))
+    legacy = [{"name": "a.A", "condition": {"typeReachable": "c.C"}, "allDeclaredFields": True,
+               "methods": [{"name": "<init>", "parameterTypes": ["int", "[B"]}], "fields": [{"name": "f"}]}]
+    unified = {"reflection": [{"type": "b.B", "condition": {"typeReached": "c.C"}, "allPublicMethods": True,
+                               "fields": [{"name": "g", "allowWrite": True}]}]}
+    files = [(FileKind.REFLECT, legacy, "t1"), (FileKind.UNIFIED, unified, "t2")]
+    assert deduped(files, indented).build() == plain(files).build()
+    assert handed_on == []
+    # a rarer shape is handed to the parser as the value it is
+    files = [(FileKind.UNIFIED, {"reflection": [{"type": "b.B", "jniAccessible": True}]}, "t3")]
+    assert deduped(files, indented).build() == plain(files).build()
+    assert len(handed_on) == 1
+
+
+_LEGACY_CASES = [
+    {"name": "a.A", "condition": {"typeReachable": "[X"}},  # what the shape cannot say: type names,
+    {"name": "a.A", "condition": {"typeReachable": "x.Y", "typeReached": "y.Z"}},  # one condition key,
+    {"name": "a.A", "condition": {}},
+    {"name": "a.A", "methods": [{"name": "m", "parameterTypes": ["int", "[Lx;y"]}]},
+    {"name": "a.A", "queriedMethods": [{"name": "m", "parameterTypes": [""]}]},
+    {"name": "a\u0000A"}, {"name": "x" * 65536}, {"name": ""},
+    {"name": "a.A", "type": "a.A"}, {"type": "a.A"}, {"type": {"proxy": ["a.B"]}}, {},  # name or type
+    {"name": "a.A", "allDeclaredFields": False}, {"name": "a.A", "fields": [{"name": "f", "allowWrite": False}]},
+    {"name": "a.A", "methods": None}, {"name": "a.A", "allDeclaredFields": 1}, {"name": "a.A", "bogus": 1},
+]
+_UNIFIED_CASES = [
+    {"type": "a.A", "condition": {"typeReached": "[X"}}, {"type": "a.A", "condition": {"typeReachable": "x.Y"}},
+    {"type": "a.A", "methods": [{"name": "m", "parameterTypes": ["[Q"]}]}, {"type": "[[I", "jniAccessible": True},
+    {"type": "a.A", "serializable": True}, {"type": {"proxy": ["a.B"]}, "allPublicMethods": True},
+    {"type": {"lambda": {"declaringClass": "a.B", "interfaces": ["java.lang.Runnable"]}}},
+    {"type": {"proxy": ["a.B"], "lambda": {"declaringClass": "a.B", "interfaces": ["x.Y"]}}},
+    {"type": "a.A", "queriedMethods": []}, {"type": "a.A", "reason": ["why", 1]}, {"type": "a.A", "reason": "why"},
+]
+
+
+@pytest.mark.parametrize("layout", [agent_layout, minified, indented], ids=["agent", "minified", "indented"])
+@pytest.mark.parametrize("kind, entry", [*((FileKind.REFLECT, e) for e in _LEGACY_CASES),
+                                         *((FileKind.UNIFIED, e) for e in _UNIFIED_CASES)])
+def test_each_check_after_the_shape_gives_the_parsers_verdict(layout, kind, entry) -> None:
+    entries = [{"name": "k.K"} if kind is FileKind.REFLECT else {"type": "k.K"}, entry]
+    doc = entries if kind is FileKind.REFLECT else {"reflection": entries}
+    files = [(kind, doc, "t1")]
+    assert _outcome(deduped, files, layout) == _outcome(plain, files)

@@ -24,10 +24,11 @@ from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.filters import ClassFilter, apply_filter
 from metadata_pipeline.core.kinds import FileKind, kind_of_file
 from metadata_pipeline.core.merge import Accumulator
+from metadata_pipeline.core.entry_shapes import LegacyTypeShape, Refused, decode_shaped
 from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
 from metadata_pipeline.errors import InputError
 # The agent's reflect/jni layout, as the merge's fast path reads it (one definition).
-from metadata_pipeline.files.fastload import NotThisLayout, raw_entries, strict_objects, paused_gc
+from metadata_pipeline.files.fastload import raw_entries, paused_gc
 
 _TYPE_FILES = (FileKind.REFLECT, FileKind.JNI)
 
@@ -210,10 +211,11 @@ class _ItemReader:
             acc = Accumulator()
             identities = {}
             try:
-                raws = strict_objects(new, split.braced)  # as strict as the merge: a duplicate key goes the general way
+                # as strict as the merge: a duplicate key goes the general way
+                raws, _ = decode_shaped(new, split.braced, LegacyTypeShape)
                 for chunk, raw in zip(new, raws):
                     identities[chunk] = add_legacy_type_entry(acc, kind, raw, "")
-            except (NotThisLayout, InvalidMetadata):
+            except (Refused, InvalidMetadata):
                 return None
             if len(set(identities.values())) < len(identities):
                 return None  # one identity twice: the general path merges the file as a whole

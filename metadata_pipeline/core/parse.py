@@ -14,10 +14,14 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from itertools import compress
 from typing import Any, Callable, Iterable, Protocol
 
 import msgspec
 
+from metadata_pipeline.core.entry_shapes import (
+    LEGACY_FLAG_FIELDS, UNIFIED_FLAG_FIELDS, UNSET, LegacyTypeShape, MethodShape, UnifiedTypeShape, canonical_text,
+)
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey, identity_of
@@ -252,11 +256,6 @@ def _method_params(raw: dict, path: str) -> tuple[str, ...] | None:
 
 _MISSING = object()
 
-# An entry's value as canonical text: compact, keys in the order given. The reader keys entries
-# by it, and _methods_of method lists. msgspec's encoder, not orjson's: orjson.dumps takes
-# 2.5 us a call for a small value (a fresh output buffer each time), msgspec's 0.4 us (measured).
-canonical_text: Callable[[Any], bytes] = msgspec.json.Encoder().encode
-
 
 def _methods(raw_list: Any, epath: str, key: str) -> set:
     """Method descriptors as (name, parameter types or None), from ``key`` of the entry at ``epath``.
@@ -391,7 +390,10 @@ def _fill_members(acc: Accumulator, target: Any, raw: dict, epath: str, flags: l
 
 
 def add_legacy_type_entry(acc: Accumulator, kind: FileKind, raw: Any, epath: str) -> tuple:
-    """Check one entry of a legacy reflect/jni file and add it; returns its identity."""
+    """Check one entry of a legacy reflect/jni file (decoded, or decoded to its shape) and add
+    it; returns its identity."""
+    if type(raw) is LegacyTypeShape:
+        return _shaped_legacy_entry(acc, kind, raw, epath)
     if type(raw) is not dict or not raw.keys() <= _LEGACY_TYPE_KEYS:
         _obj(raw, epath, _LEGACY_TYPE_KEYS)  # raises, saying why
     has_name, has_type = "name" in raw, "type" in raw
@@ -457,8 +459,10 @@ def _unified_jni_entry(acc: Accumulator, raw: Any, epath: str) -> tuple:
 
 
 def _unified_type_entry(acc: Accumulator, raw: Any, epath: str, jni: bool = False) -> tuple:
-    """Check one ``reflection`` entry (or, with ``jni``, one of the 1.0/1.1 ``jni`` array) and add
-    it; returns the keys of the entries it makes."""
+    """Check one ``reflection`` entry (or, with ``jni``, one of the 1.0/1.1 ``jni`` array),
+    decoded or decoded to its shape, and add it; returns the keys of the entries it makes."""
+    if type(raw) is UnifiedTypeShape:
+        return _shaped_unified_entry(acc, raw, epath, jni)
     if type(raw) is not dict or not raw.keys() <= _UNIFIED_TYPE_KEYS:
         _obj(raw, epath, _UNIFIED_TYPE_KEYS)  # raises, saying why
     if "type" not in raw:
@@ -504,6 +508,94 @@ def _unified_type_entry(acc: Accumulator, raw: Any, epath: str, jni: bool = Fals
             acc.serialization.add(SerializationEntry(type_ref, condition))
             keys.append(("serialization", (type_ref, condition, None)))
     return tuple(keys)
+
+
+# -- reflection and JNI entries decoded to their shape (entry_shapes) ------------------------
+#
+# The decoder checked the shape; what is left is what a shape cannot say. The common entry (a
+# class by name, for reflection or JNI alone) is added here; any other, and any that fails a
+# check, goes to the parser above as the value it is, which adds it or says what is wrong.
+
+
+def _shaped_legacy_entry(acc: Accumulator, kind: FileKind, entry: Any, epath: str) -> tuple:
+    name, shape = entry.name, entry.condition
+    type_ref = _checked_name(name) if name is not UNSET and entry.type is UNSET else None
+    if shape is UNSET:
+        condition = None
+    else:  # exactly one of typeReachable and typeReached
+        reachable, reached = shape.typeReachable, shape.typeReached
+        condition = _shaped_condition(acc, reached if reachable is UNSET else reachable if reached is UNSET else None)
+    methods = _EMPTY if entry.methods is UNSET else _shaped_method_set(entry.methods)
+    queried = _EMPTY if entry.queriedMethods is UNSET else _shaped_method_set(entry.queriedMethods)
+    if type_ref is None or condition is _OTHER or methods is None or queried is None:
+        return add_legacy_type_entry(acc, kind, _value_of(entry), epath)
+    target = acc.type_entry(acc.reflection if kind is FileKind.REFLECT else acc.jni, type_ref, condition)
+    _fill_shaped(acc, target, entry, LEGACY_FLAG_FIELDS, methods, queried)
+    return (type_ref, condition)
+
+
+def _shaped_unified_entry(acc: Accumulator, entry: Any, epath: str, jni: bool) -> tuple:
+    name, shape = entry.type, entry.condition
+    type_ref = _checked_name(name) if type(name) is str else None
+    condition = None if shape is UNSET else _shaped_condition(acc, shape.typeReached)
+    methods = _EMPTY if entry.methods is UNSET else _shaped_method_set(entry.methods)
+    if (type_ref is None or condition is _OTHER or methods is None
+            or jni or entry.jniAccessible or entry.serializable):
+        return _unified_type_entry(acc, _value_of(entry), epath, jni)
+    _fill_shaped(acc, acc.type_entry(acc.reflection, type_ref, condition), entry, UNIFIED_FLAG_FIELDS, methods, _EMPTY)
+    return (("reflection", (type_ref, condition)),)
+
+
+_OTHER = object()  # a condition the parser must look at
+_astuple = msgspec.structs.astuple
+_EMPTY: frozenset = frozenset()
+
+
+def _shaped_condition(acc: Accumulator, name: Any) -> Condition | object:
+    """The condition on the type ``name``; ``_OTHER`` for the parser when ``name`` is no
+    well-formed type name (or no string: not exactly one was given)."""
+    return acc.condition(name) if type(name) is str and _checked_name(name) is not None else _OTHER
+
+
+@lru_cache(maxsize=4096)
+def _shaped_method_set(methods: tuple[MethodShape, ...]) -> frozenset | None:
+    """The method set of a shaped method list; None when a type name in it is bad. Looked up by
+    the list itself (frozen shapes hash): types repeat their method lists."""
+    out = set()
+    for m in methods:
+        params = m.parameterTypes
+        if params is UNSET:
+            out.add((m.name, None))
+            continue
+        names = tuple(map(_checked_name, params))
+        if None in names:
+            return None
+        out.add((m.name, names))
+    return frozenset(out)
+
+
+def _fill_shaped(acc: Accumulator, target: Any, entry: Any, flag_fields: tuple[str, ...],
+                 methods: frozenset, queried: frozenset) -> None:
+    # the flags are a shape's last fields, in flag_fields' order
+    flags = list(compress(flag_fields, _astuple(entry)[-len(flag_fields):]))
+    if flags:
+        target.add_flags(flags)
+    if methods:
+        target.take_methods(methods)
+    if queried:
+        target.take_queried(queried)
+    if entry.fields is not UNSET:
+        known = target.own_fields().setdefault
+        for f in entry.fields:
+            if f.allowWrite or f.allowUnsafeAccess:
+                acc.add_field(target, f.name, f.allowWrite, f.allowUnsafeAccess)
+            else:
+                known(f.name, 0)
+
+
+def _value_of(entry: Any) -> Any:
+    """A shaped entry as the decoded JSON it was (keys in the shape's order)."""
+    return msgspec.json.decode(canonical_text(entry))
 
 
 # -- the other legacy files -----------------------------------------------------------------

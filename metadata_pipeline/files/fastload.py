@@ -11,8 +11,9 @@ remembers what it has seen:
   of that file is decoded whole, the array cut out), a legacy array in any other layout by
   msgspec's decoder, which checks its syntax and hands each entry over as text. An entry
   whose text was seen before is skipped undecoded, building no Python object at all; a new
-  text is decoded, and skipped too when its value was seen before, in any layout (keyed by
-  orjson's canonical text of it); only the rest are checked and added;
+  text is decoded into its shape, which checks most of it in the same pass
+  (``core.entry_shapes``), and skipped too when its value was seen before, in any layout
+  (keyed by its canonical text); only the rest are checked further and added;
 - any other file is skipped whole when identical to one already read, else decoded once
   (orjson) and the entries of its big arrays keyed by their value.
 
@@ -33,15 +34,15 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
 import msgspec
-import orjson
 
+from metadata_pipeline.core.entry_shapes import LegacyTypeShape, Refused, UnifiedTypeShape, decode_shaped
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey
 from metadata_pipeline.core.parse import add_to, canonical_text
 from metadata_pipeline.files.decode import decode_json
 
-__all__ = ["DedupingReader", "RawEntries", "paused_gc", "raw_entries", "strict_objects", "NotThisLayout"]
+__all__ = ["DedupingReader", "RawEntries", "paused_gc", "raw_entries"]
 
 
 @contextmanager
@@ -69,10 +70,6 @@ def paused_gc() -> Iterator[None]:
 # every decoded entry is also keyed by its value, as canonical text, in one key space for all
 # modes: an entry read in one layout is known in every other.
 _SPLIT, _ELEMENTS, _VALUE = "split", "elements", "value"
-
-
-class NotThisLayout(Exception):
-    """A raw chunk that is not a whole, strict JSON object: read the file the general way."""
 
 
 def _split_entries(text: bytes, indent: bytes, outer: bytes = b"") -> list[bytes] | None:
@@ -136,31 +133,6 @@ def raw_entries(data: bytes) -> RawEntries | None:
 _ARRAY_OF_RAW = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-def strict_objects(chunks: list[bytes], braced: bool) -> list[dict]:
-    """Decode raw entries; anything not plainly strict objects sends the file the general way.
-
-    Every entry a reader skips as known went through here once (or through the general way),
-    so what is checked here holds for every entry of every file.
-    """
-    try:
-        # A duplicate key leaves one ':' fewer once decoded; an escaped ':' could hide one.
-        # Counted in the chunks joined, which adds none of either: one call, not one a chunk.
-        text = b"".join(chunks)
-        if text.find(b"\\u003") >= 0:
-            raise NotThisLayout
-        if braced:
-            raws = list(map(orjson.loads, chunks))
-            if not all(type(raw) is dict for raw in raws):  # an array element that is no entry
-                raise NotThisLayout
-        else:
-            raws = [orjson.loads(b"{" + chunk + b"\n}") for chunk in chunks]
-        if text.count(b":") != orjson.dumps(raws).count(b":"):
-            raise NotThisLayout
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # broken, or nested beyond what orjson writes
-        raise NotThisLayout from None
-    return raws
-
-
 class _FileMemo:
     """The ``EntryMemo`` of one file: what the reader knows, plus what this file teaches.
 
@@ -196,9 +168,9 @@ class _FileMemo:
         indexes = _unknown(self._known.get((mode, self._kind, section)), entries)
         if not indexes:
             return ()
-        # all decoded before any is parsed
-        decoded = strict_objects(list(map(entries.__getitem__, indexes)), mode is _ELEMENTS)
-        values = list(map(canonical_text, decoded))
+        # all decoded (and their shape checked) before any is parsed
+        decoded, values = decode_shaped(list(map(entries.__getitem__, indexes)), mode is _ELEMENTS,
+                                        UnifiedTypeShape if self._kind is FileKind.UNIFIED else LegacyTypeShape)
         self._values = dict(zip(indexes, values))
         if by_value and any(map(by_value.__contains__, values)):
             # Known by value, from another layout: learned now, with what it was; not parsed again.
@@ -264,7 +236,7 @@ class DedupingReader:
                 part, memo = Accumulator(label), _FileMemo(self._entries, kind, self.provenance, split=("", mode))
                 try:
                     add_to(part, kind, split.chunks, memo)
-                except NotThisLayout:
+                except Refused:
                     part = None
         elif kind is FileKind.UNIFIED:
             # reachability-metadata.json: its ``reflection`` array split as above, the rest decoded.
@@ -304,7 +276,7 @@ class DedupingReader:
                                                    split=("/reflection", _SPLIT))
         try:
             add_to(part, FileKind.UNIFIED, doc, memo)
-        except NotThisLayout:
+        except Refused:
             return None, None
         return part, memo
 
