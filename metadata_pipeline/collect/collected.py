@@ -20,11 +20,11 @@ from metadata_pipeline.collect.layout import OutputDir
 from metadata_pipeline.collect.manifest import MANIFEST_NAME, Manifest
 from metadata_pipeline.files.configdir import LOCK_FILE, decode_json, find_config_dirs, read_json
 from metadata_pipeline.core.coverage import ItemIndex, items_of
+from metadata_pipeline.core.entry_shapes import LegacyTypeShape, Refused, decode_shaped
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.filters import ClassFilter, apply_filter
 from metadata_pipeline.core.kinds import FileKind, kind_of_file
 from metadata_pipeline.core.merge import Accumulator
-from metadata_pipeline.core.entry_shapes import LegacyTypeShape, Refused, decode_shaped
 from metadata_pipeline.core.parse import add_legacy_type_entry, add_to
 from metadata_pipeline.errors import InputError
 # The agent's reflect/jni layout, as the merge's fast path reads it (one definition).

@@ -4,6 +4,9 @@ The checks here are the project's JSON schemas (``metadata_pipeline/schemas``) w
 code: the merge reads hundreds of megabytes and checks only the entries it has not seen, where
 a validator would take in every document whole. They must reject exactly what the schemas
 reject; ``tests/test_schemas.py`` holds them to that on real files and on generated invalid ones.
+Reflection and JNI entries the merge's reader decoded to their shape (``entry_shapes``) come
+with their shape checked; only the rest is checked here, and ``tests/test_fastload.py`` holds
+that path to exactly this parser's verdict.
 
 Normalisation happens on the way in: array types become source names (``[B`` -> ``byte[]``),
 literal regex resources become globs, ``module:`` prefixes become modules.
