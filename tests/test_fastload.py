@@ -497,6 +497,15 @@ def _places(value: object, path: tuple = ()):
         yield from _places(inner, path + (key,))
 
 
+def _at(value, path: tuple):
+    for key in path:
+        value = value[key]
+    return value
+
+
+_BAD_NAMES = st.sampled_from(["", "[X", "[Lx;y", "[", "a\u0000b", "[[I", "x" * 65536])
+
+
 @st.composite
 def changed_entry(draw, legacy: bool):
     """A valid entry with one thing changed anywhere in it: a value replaced, a key added or taken away."""
@@ -505,10 +514,8 @@ def changed_entry(draw, legacy: bool):
     names = [p for p in places if type(_at(entry, p)) is str]  # type names, mostly: checked after the shape
     path = draw(st.sampled_from(names if names and draw(st.booleans()) else places))
     *parent_path, last = path or (None,)
-    holder = entry
-    for key in parent_path:
-        holder = holder[key]
-    target = entry if not path else holder[last]
+    holder = _at(entry, tuple(parent_path))
+    target = _at(entry, path)
     how = draw(st.sampled_from(["replace", "add", "remove"]))
     if how == "add" and isinstance(target, dict):
         target[draw(_KEYS)] = draw(_ODD)
@@ -518,14 +525,6 @@ def changed_entry(draw, legacy: bool):
         holder[last] = draw(_BAD_NAMES if type(target) is str and draw(st.booleans()) else _ODD)
     return entry
 
-
-def _at(value, path: tuple):
-    for key in path:
-        value = value[key]
-    return value
-
-
-_BAD_NAMES = st.sampled_from(["", "[X", "[Lx;y", "[", "a\u0000b", "[[I", "x" * 65536])
 
 
 def _outcome(read, files, *args) -> tuple:
