@@ -48,7 +48,7 @@ from metadata_pipeline.core.model import Condition, MethodRef  # noqa: E402
 
 def _type_items(i: int) -> list[tuple]:
     """One type and its members, shaped like the agent's reflect-config entries."""
-    condition = Condition(f"org.apache.kafka.pkg{i % 17}.Trigger", True) if i % 13 == 0 else None
+    condition = Condition(f"org.apache.kafka.pkg{i % 17}.Trigger") if i % 13 == 0 else None
     identity = (f"org.apache.kafka.pkg{i % 97}.Class{i}", condition)
     items = [("reflection", identity, None)]
     items += [("reflection", identity, ("method", MethodRef(f"m{j}", ("java.lang.String", "int")[: j % 3])))
