@@ -32,14 +32,12 @@ class Refused(Exception):
     """Entry texts that are not plainly strict JSON of their shape: read the file the general way."""
 
 
-class MethodShape(Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    """A method descriptor; frozen, so a method list is hashable and checked once per distinct list."""
-
+class MethodShape(Struct, forbid_unknown_fields=True, gc=False):
     name: str
     parameterTypes: Union[tuple[str, ...], UnsetType] = UNSET
 
 
-class FieldShape(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False):
+class FieldShape(Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     name: str
     allowWrite: bool = False
     allowUnsafeAccess: bool = False

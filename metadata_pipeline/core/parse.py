@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Protocol
 import msgspec
 
 from metadata_pipeline.core.entry_shapes import (
-    LEGACY_FLAG_FIELDS, UNIFIED_FLAG_FIELDS, UNSET, LegacyTypeShape, MethodShape, UnifiedTypeShape, canonical_text,
+    LEGACY_FLAG_FIELDS, UNIFIED_FLAG_FIELDS, UNSET, LegacyTypeShape, UnifiedTypeShape, canonical_text,
 )
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
@@ -37,7 +37,7 @@ from metadata_pipeline.core.model import (
 from metadata_pipeline.core.names import source_name
 from metadata_pipeline.core.resources import glob_of_regex, split_module
 
-__all__ = ["parse", "add_to", "add_legacy_type_entry", "canonical_text", "EntryMemo", "TYPE_NAME_PATTERN", "MAX_DEPTH", "MAX_NAME", "too_deep",
+__all__ = ["parse", "add_to", "add_legacy_type_entry", "EntryMemo", "TYPE_NAME_PATTERN", "MAX_DEPTH", "MAX_NAME", "too_deep",
            "LEGACY_TYPE_FLAGS", "UNIFIED_TYPE_FLAGS"]
 
 LEGACY_TYPE_FLAGS = frozenset(ACCESS_FLAGS) | QUERY_FLAGS
@@ -528,8 +528,8 @@ def _shaped_legacy_entry(acc: Accumulator, kind: FileKind, entry: Any, epath: st
     else:  # exactly one of typeReachable and typeReached
         reachable, reached = shape.typeReachable, shape.typeReached
         condition = _shaped_condition(acc, reached if reachable is UNSET else reachable if reached is UNSET else None)
-    methods = _EMPTY if entry.methods is UNSET else _shaped_method_set(entry.methods)
-    queried = _EMPTY if entry.queriedMethods is UNSET else _shaped_method_set(entry.queriedMethods)
+    methods = _EMPTY if entry.methods is UNSET else _method_set(canonical_text(entry.methods))
+    queried = _EMPTY if entry.queriedMethods is UNSET else _method_set(canonical_text(entry.queriedMethods))
     if type_ref is None or condition is _OTHER or methods is None or queried is None:
         return add_legacy_type_entry(acc, kind, _value_of(entry), epath)
     target = acc.type_entry(acc.reflection if kind is FileKind.REFLECT else acc.jni, type_ref, condition)
@@ -541,7 +541,7 @@ def _shaped_unified_entry(acc: Accumulator, entry: Any, epath: str, jni: bool) -
     name, shape = entry.type, entry.condition
     type_ref = _checked_name(name) if type(name) is str else None
     condition = None if shape is UNSET else _shaped_condition(acc, shape.typeReached)
-    methods = _EMPTY if entry.methods is UNSET else _shaped_method_set(entry.methods)
+    methods = _EMPTY if entry.methods is UNSET else _method_set(canonical_text(entry.methods))
     if (type_ref is None or condition is _OTHER or methods is None
             or jni or entry.jniAccessible or entry.serializable):
         return _unified_type_entry(acc, _value_of(entry), epath, jni)
@@ -560,23 +560,6 @@ def _shaped_condition(acc: Accumulator, name: Any) -> Condition | object:
     return acc.condition(name) if type(name) is str and _checked_name(name) is not None else _OTHER
 
 
-@lru_cache(maxsize=4096)
-def _shaped_method_set(methods: tuple[MethodShape, ...]) -> frozenset | None:
-    """The method set of a shaped method list; None when a type name in it is bad. Looked up by
-    the list itself (frozen shapes hash): types repeat their method lists."""
-    out = set()
-    for m in methods:
-        params = m.parameterTypes
-        if params is UNSET:
-            out.add((m.name, None))
-            continue
-        names = tuple(map(_checked_name, params))
-        if None in names:
-            return None
-        out.add((m.name, names))
-    return frozenset(out)
-
-
 def _fill_shaped(acc: Accumulator, target: Any, entry: Any, flag_fields: tuple[str, ...],
                  methods: frozenset, queried: frozenset) -> None:
     # the flags are a shape's last fields, in flag_fields' order
@@ -588,7 +571,7 @@ def _fill_shaped(acc: Accumulator, target: Any, entry: Any, flag_fields: tuple[s
     if queried:
         target.take_queried(queried)
     if entry.fields is not UNSET:
-        known = target.own_fields().setdefault
+        known = target.own_fields().setdefault  # the agent's usual field: a name, no access bits
         for f in entry.fields:
             if f.allowWrite or f.allowUnsafeAccess:
                 acc.add_field(target, f.name, f.allowWrite, f.allowUnsafeAccess)

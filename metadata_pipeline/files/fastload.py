@@ -35,11 +35,11 @@ from typing import Any, Iterable, Iterator, NamedTuple
 
 import msgspec
 
-from metadata_pipeline.core.entry_shapes import LegacyTypeShape, Refused, UnifiedTypeShape, decode_shaped
+from metadata_pipeline.core.entry_shapes import LegacyTypeShape, Refused, UnifiedTypeShape, canonical_text, decode_shaped
 from metadata_pipeline.core.errors import InvalidMetadata
 from metadata_pipeline.core.kinds import FileKind
 from metadata_pipeline.core.merge import Accumulator, EntryKey
-from metadata_pipeline.core.parse import add_to, canonical_text
+from metadata_pipeline.core.parse import add_to
 from metadata_pipeline.files.decode import decode_json
 
 __all__ = ["DedupingReader", "RawEntries", "paused_gc", "raw_entries"]
